@@ -1,0 +1,1 @@
+"""Drift-diffusion decision models: densities, distributions, simulation and fitting."""

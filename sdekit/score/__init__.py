@@ -1,0 +1,1 @@
+"""Score-based generative models sampled through the sdekit engine."""
