@@ -1,0 +1,22 @@
+"""The SDE engine: models, schemes, boundaries, random streams and ``solve``.
+
+This package knows nothing of decision models, data files or neural networks.
+"""
+
+from .events import Boundaries
+from .model import SDE, BrownianMotion, DriftDiffusion, GeometricBrownianMotion, OrnsteinUhlenbeck
+from .schemes import SCHEMES, Scheme
+from .solve import Solution, solve
+
+__all__ = [
+    "SDE",
+    "BrownianMotion",
+    "DriftDiffusion",
+    "GeometricBrownianMotion",
+    "OrnsteinUhlenbeck",
+    "Boundaries",
+    "Scheme",
+    "SCHEMES",
+    "Solution",
+    "solve",
+]

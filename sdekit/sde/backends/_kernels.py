@@ -1,0 +1,279 @@
+"""The per-path integration loop, written once and compiled for the CPU and for CUDA.
+
+Every function here is a *template*: it calls its collaborators (``_drift``, ``_diffusion``,
+``_step``, ``_upper``...) by global name, and :func:`build_path_integrator` binds those names to the
+SDE's coefficients, the chosen scheme and the boundaries (see :mod:`sdekit.sde._specialize`). The
+CPU backend runs the result in a ``prange`` loop over paths, the CUDA backend in one thread per
+path; both hand it the same arguments, so a seed gives the same paths on both.
+
+Draws per step and path: the scheme's normals (m for Euler–Maruyama, d for Milstein, none for
+Heun), then, with boundaries and only when a crossing is not negligible, one uniform; an absorbed
+path draws one normal and one uniform for its crossing time and stops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._nrt import unmanaged
+from .._specialize import specialize
+from ..events import bridge_crossing_fraction, crossing_probability
+from ..random import next_normal, next_uniform, seed_state
+from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
+
+# Names bound per specialization; defined here only so that linters know them.
+_drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None
+_bridge_variance = _absorb = None
+_DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
+
+__all__ = ["build_path_integrator", "buffer_shapes"]
+
+
+# -- coefficient adapters -----------------------------------------------------------------------
+def _elementwise(t, x, p, out):
+    """Vector form of an elementwise coefficient ``_scalar(t, x_k, p)``."""
+    for k in range(_DIM):
+        out[k] = _scalar(t, x[k], p)
+
+
+# -- noise structures: the k-th component of g dW -------------------------------------------------
+def _diagonal_noise(g, dw, k):
+    return g[k] * dw[k]
+
+
+def _scalar_noise(g, dw, k):
+    return g[k] * dw[0]
+
+
+def _general_noise(g, dw, k):
+    total = 0.0
+    for j in range(_NOISE_DIM):
+        total += g[k, j] * dw[j]
+    return total
+
+
+# -- variance of the first component's increment, for the bridge correction ----------------------
+def _vector_bridge_variance(g, h):
+    return g[0] * g[0] * h
+
+
+def _matrix_bridge_variance(g, h):
+    total = 0.0
+    for j in range(g.shape[1]):
+        total += g[0, j] * g[0, j]
+    return total * h
+
+
+def _no_bridge_variance(g, h):
+    return 0.0
+
+
+# -- one step of each scheme: updates x in place and returns the random state -----------------
+def _draw_increments(dw, h, state):
+    sqrt_h = math.sqrt(h)
+    for j in range(_NOISE_DIM):
+        state, z = next_normal(state)
+        dw[j] = sqrt_h * z
+    return state
+
+
+def _euler_maruyama_step(t, h, x, p, f, g, gx, dw, xt, state):
+    _drift(t, x, p, f)
+    _diffusion(t, x, p, g)
+    state = _draw_increments(dw, h, state)
+    for k in range(_DIM):
+        x[k] = euler_maruyama_update(x[k], f[k], _noise(g, dw, k), h)
+    return state
+
+
+def _milstein_step(t, h, x, p, f, g, gx, dw, xt, state):
+    _drift(t, x, p, f)
+    _diffusion(t, x, p, g)
+    _diffusion_dx(t, x, p, gx)
+    state = _draw_increments(dw, h, state)
+    for k in range(_DIM):
+        x[k] = milstein_update(x[k], f[k], g[k], gx[k], dw[k], h)
+    return state
+
+
+def _heun_step(t, h, x, p, f, g, gx, dw, xt, state):
+    _drift(t, x, p, f)
+    for k in range(_DIM):
+        xt[k] = heun_predictor(x[k], f[k], h)
+    _drift(t + h, xt, p, gx)
+    for k in range(_DIM):
+        x[k] = heun_update(x[k], f[k], gx[k], h)
+    return state
+
+
+# -- absorption -----------------------------------------------------------------------------------
+def _absorb(t, h, x_start, x_end, variance, q, state):
+    """Did the step from x_start to x_end reach a boundary? Returns (side, state, time, level)."""
+    t_end = t + h
+    up0 = _upper(t, q) - x_start
+    up1 = _upper(t_end, q) - x_end
+    lo0 = x_start - _lower(t, q)
+    lo1 = x_end - _lower(t_end, q)
+    p_up = crossing_probability(up0, up1, variance)
+    p_lo = crossing_probability(lo0, lo1, variance)
+    side = 0
+    if p_up >= 1.0:
+        side = 1
+    elif p_lo >= 1.0:
+        side = -1
+    elif p_up > 0.0 or p_lo > 0.0:
+        state, u = next_uniform(state)
+        if u < p_up:
+            side = 1
+        elif u < p_up + p_lo:
+            side = -1
+    if side == 0:
+        return 0, state, math.nan, 0.0
+    if side == 1:
+        d0, d1 = up0, up1
+    else:
+        d0, d1 = lo0, lo1
+    if variance > 0.0:
+        state, frac = bridge_crossing_fraction(state, d0, d1, variance)
+    else:
+        frac = d0 / (d0 - d1) if d0 > 0.0 else 0.0
+    t_hit = t + frac * h
+    level = _upper(t_hit, q) if side == 1 else _lower(t_hit, q)
+    return side, state, t_hit, level
+
+
+def _integrate_path(
+    path, x0, grid, save_at, p, q, seed, first_path, bounded, x, f, g, gx, dw, xt, states, fpt, hit
+):
+    """Integrate path ``path`` over ``grid``, storing states at grid indices ``save_at``."""
+    # A signed index: parallel loops may hand out unsigned ones, and mixing the two gives floats.
+    i = np.int64(path)
+    params = unmanaged(p[i if p.shape[0] > 1 else 0])
+    x = unmanaged(x)
+    f = unmanaged(f)
+    g = unmanaged(g)
+    gx = unmanaged(gx)
+    dw = unmanaged(dw)
+    xt = unmanaged(xt)
+    grid = unmanaged(grid)
+    save_at = unmanaged(save_at)
+    q = unmanaged(q)
+    states = unmanaged(states)
+    start = i if x0.shape[0] > 1 else 0
+    for k in range(_DIM):
+        x[k] = x0[start, k]
+    state = seed_state(seed, first_path + i)
+    n_save = save_at.shape[0]
+    next_save = 0
+    if save_at[0] == 0:
+        for k in range(_DIM):
+            states[i, 0, k] = x[k]
+        next_save = 1
+    side = 0
+    t_hit = math.nan
+    for step in range(grid.shape[0] - 1):
+        t = grid[step]
+        h = grid[step + 1] - t
+        x_start = x[0]
+        state = _step(t, h, x, params, f, g, gx, dw, xt, state)
+        if bounded:
+            side, state, t_hit, level = _absorb(
+                t, h, x_start, x[0], _bridge_variance(g, h), q, state
+            )
+            if side != 0:
+                x[0] = level
+        if next_save < n_save and save_at[next_save] == step + 1:
+            for k in range(_DIM):
+                states[i, next_save, k] = x[k]
+            next_save += 1
+        if side != 0:
+            break
+    # An absorbed path stays at its boundary level at all later saving times.
+    while next_save < n_save:
+        for k in range(_DIM):
+            states[i, next_save, k] = x[k]
+        next_save += 1
+    fpt[i] = t_hit
+    hit[i] = side
+
+
+# -- assembling one integrator --------------------------------------------------------------------
+_STEP_TEMPLATES = {
+    "euler_maruyama": _euler_maruyama_step,
+    "milstein": _milstein_step,
+    "heun": _heun_step,
+}
+_NOISE_TEMPLATES = {
+    "diagonal": _diagonal_noise,
+    "scalar": _scalar_noise,
+    "general": _general_noise,
+    "none": _diagonal_noise,
+}
+
+
+def _vector_coefficient(fn, elementwise, dims, cache):
+    if fn is None:
+        return fn
+    fn = specialize(fn, {}, cache=cache, inline="always")
+    if not elementwise:
+        return fn
+    return specialize(_elementwise, {"_scalar": fn, **dims}, cache=cache, inline="always")
+
+
+def build_path_integrator(sde, scheme, boundaries):
+    """Compile-ready (CPU, lazily compiled) per-path integrator for this combination.
+
+    Returns the specialized ``_integrate_path``; :func:`sdekit.sde.backends.numba_cuda.to_cuda`
+    retargets it to the GPU.
+    """
+    cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
+    noise = _NOISE_TEMPLATES[sde.noise]
+    dims = {"_DIM": sde.dim, "_NOISE_DIM": max(sde.noise_dim, 1)}
+    bindings = {
+        "_drift": _vector_coefficient(sde.drift, sde.elementwise, dims, cache),
+        "_diffusion": _vector_coefficient(sde.diffusion, sde.elementwise, dims, cache),
+        "_diffusion_dx": _vector_coefficient(sde.diffusion_dx, sde.elementwise, dims, cache),
+        "_noise": specialize(noise, dims, cache=True, inline="always"),
+        "_draw_increments": specialize(_draw_increments, dims, cache=True, inline="always"),
+        **dims,
+    }
+    step = specialize(_STEP_TEMPLATES[scheme.name], bindings, cache=cache, inline="always")
+    if sde.noise == "none":
+        variance = _no_bridge_variance
+    elif sde.noise == "general":
+        variance = _matrix_bridge_variance
+    else:
+        variance = _vector_bridge_variance
+    bounds = {
+        "_upper": boundaries.upper if boundaries is not None else _never,
+        "_lower": boundaries.lower if boundaries is not None else _never,
+    }
+    absorb = specialize(_absorb, bounds, cache=cache)
+    return specialize(
+        _integrate_path,
+        {
+            "_step": step,
+            "_absorb": absorb,
+            "_bridge_variance": specialize(variance, dims, cache=True),
+            **dims,
+        },
+        cache=cache,
+    )
+
+
+def _never_template(t, q):
+    return math.nan
+
+
+_never = specialize(_never_template, {}, cache=True)
+
+
+def buffer_shapes(sde):
+    """Shapes of the per-path scratch buffers (x, f, g, gx, dw, xt)."""
+    d = sde.dim
+    g_shape = (d, sde.noise_dim) if sde.noise == "general" else (d,)
+    return (d,), (d,), g_shape, (d,), (max(sde.noise_dim, 1),), (d,)
+
+

@@ -1,0 +1,68 @@
+"""CPU backend: the per-path integrator in a Numba ``prange`` loop over paths."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .._specialize import specialize
+from ._kernels import build_path_integrator, buffer_shapes
+
+__all__ = ["run"]
+
+# Bound per specialization.
+_integrate_path = None
+_X_SHAPE = _G_SHAPE = _DW_SHAPE = (1,)
+
+
+def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt, hit):
+    for i in nb.prange(states.shape[0]):
+        x = np.empty(_X_SHAPE)
+        f = np.empty(_X_SHAPE)
+        g = np.zeros(_G_SHAPE)
+        gx = np.empty(_X_SHAPE)
+        dw = np.empty(_DW_SHAPE)
+        xt = np.empty(_X_SHAPE)
+        _integrate_path(
+            i, x0, grid, save_at, p, q, seed, first_path, bounded,
+            x, f, g, gx, dw, xt, states, fpt, hit,
+        )
+
+
+_compiled = {}
+
+
+def kernel_for(sde, scheme, boundaries):
+    """The compiled CPU kernel for (sde, scheme, boundaries), built once per process."""
+    key = (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
+           sde.noise_dim, sde.elementwise, scheme.name,
+           None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
+    kernel = _compiled.get(key)
+    if kernel is None:
+        integrator = build_path_integrator(sde, scheme, boundaries)
+        x_shape, _, g_shape, _, dw_shape, _ = buffer_shapes(sde)
+        cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
+        kernel = specialize(
+            _cpu_kernel,
+            {"_integrate_path": integrator, "_X_SHAPE": x_shape, "_G_SHAPE": g_shape,
+             "_DW_SHAPE": dw_shape},
+            cache=cache, parallel=True,
+        )
+        _compiled[key] = (kernel, sde, boundaries)  # keep the functions alive: ids stay unique
+    else:
+        kernel = kernel[0]
+    return kernel
+
+
+def run(problem):
+    """Integrate all paths of a prepared problem (see :mod:`sdekit.sde.solve`) on the CPU."""
+    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries)
+    states = np.empty((problem.n_paths, problem.save_at.size, problem.sde.dim))
+    fpt = np.empty(problem.n_paths)
+    hit = np.empty(problem.n_paths, dtype=np.int8)
+    kernel(
+        problem.x0, problem.grid, problem.save_at, problem.params, problem.boundary_params,
+        np.uint64(problem.seed), np.int64(problem.first_path), problem.bounded,
+        states, fpt, hit,
+    )
+    return states, fpt, hit

@@ -1,0 +1,280 @@
+"""``solve``: the one entry point that integrates an SDE on any backend."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .events import Boundaries
+from .model import SDE
+from .random import check_seed
+from .schemes import Scheme, get_scheme
+
+__all__ = ["solve", "Solution"]
+
+BACKENDS = ("numba", "cuda", "torch")
+_BACKEND_ALIASES = {"cpu": "numba", "numba": "numba", "cuda": "cuda", "gpu": "cuda",
+                    "torch": "torch"}
+
+
+@dataclass
+class Problem:
+    """A validated integration problem, as the backends receive it."""
+
+    sde: SDE
+    scheme: Scheme
+    boundaries: Boundaries | None
+    x0: np.ndarray  # (1 or n_paths, dim)
+    grid: np.ndarray  # (n_steps + 1,) step times
+    save_at: np.ndarray  # (n_save,) grid indices whose states are kept
+    params: np.ndarray  # (1 or n_paths, n_params)
+    boundary_params: np.ndarray
+    n_paths: int
+    seed: int
+    first_path: int = 0
+    options: dict = field(default_factory=dict)
+
+    @property
+    def bounded(self):
+        return self.boundaries is not None
+
+
+@dataclass
+class Solution:
+    """The result of :func:`solve`.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n_save,)
+        Times at which states were saved.
+    states : ndarray, shape (n_paths, n_save, dim)
+        Saved states. An absorbed path keeps its boundary level after absorption.
+    first_passage_time : ndarray, shape (n_paths,) or None
+        Time of absorption (NaN for paths still inside at the end); None without boundaries.
+    boundary : ndarray of int8, shape (n_paths,) or None
+        +1 upper boundary, -1 lower, 0 not absorbed; None without boundaries.
+    seed : int
+        The seed used (drawn at random when none was given), so every run can be repeated.
+    method, backend : str
+        Scheme and backend used.
+    n_steps : int
+        Number of time steps taken per path.
+    """
+
+    times: np.ndarray
+    states: np.ndarray
+    first_passage_time: np.ndarray | None
+    boundary: np.ndarray | None
+    seed: int
+    method: str
+    backend: str
+    n_steps: int
+
+    @property
+    def final(self):
+        """States at the last saved time, shape (n_paths, dim)."""
+        return self.states[:, -1, :]
+
+    @property
+    def n_paths(self):
+        return self.states.shape[0]
+
+    def to_pandas(self, what=None):
+        """A tidy DataFrame.
+
+        Parameters
+        ----------
+        what : {"states", "first_passage"}, optional
+            ``"states"``: one row per path and saved time with columns ``path``, ``time`` and
+            ``x`` (or ``x0``, ``x1``, ... for several dimensions). ``"first_passage"``: one row per
+            path with ``path``, ``first_passage_time`` and ``boundary``. Defaults to
+            ``"first_passage"`` when boundaries were used.
+        """
+        import pandas as pd
+
+        if what is None:
+            what = "states" if self.boundary is None else "first_passage"
+        if what == "first_passage":
+            if self.boundary is None:
+                raise ValueError("this solution has no boundaries, so no first-passage times")
+            return pd.DataFrame({"path": np.arange(self.n_paths),
+                                 "first_passage_time": self.first_passage_time,
+                                 "boundary": self.boundary})
+        if what != "states":
+            raise ValueError(f"what must be 'states' or 'first_passage', got {what!r}")
+        n_paths, n_save, dim = self.states.shape
+        data = {"path": np.repeat(np.arange(n_paths), n_save),
+                "time": np.tile(self.times, n_paths)}
+        names = ["x"] if dim == 1 else [f"x{k}" for k in range(dim)]
+        for k, name in enumerate(names):
+            data[name] = self.states[:, :, k].ravel()
+        return pd.DataFrame(data)
+
+
+def _check_times(times, dt):
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or times.size < 2:
+        raise ValueError(
+            f"times must be a 1-D array of at least two increasing times, got shape {times.shape}"
+        )
+    if not np.all(np.isfinite(times)):
+        raise ValueError("times must be finite")
+    if np.any(np.diff(times) <= 0):
+        bad = int(np.argmax(np.diff(times) <= 0))
+        raise ValueError(
+            f"times must be strictly increasing; times[{bad}]={times[bad]} is followed by "
+            f"times[{bad + 1}]={times[bad + 1]}"
+        )
+    if dt is None:
+        return times, np.arange(times.size)
+    if not isinstance(dt, numbers.Real) or not dt > 0 or not math.isfinite(dt):
+        raise ValueError(f"dt must be a positive number, got {dt!r}")
+    gaps = np.diff(times)
+    # Tolerance so that (1.0 - 0.0) / 0.1 is ten steps, not eleven.
+    per_gap = np.maximum(1, np.ceil(gaps / dt * (1 - 1e-12)).astype(np.int64))
+    save_at = np.concatenate([[0], np.cumsum(per_gap)])
+    grid = np.empty(save_at[-1] + 1)
+    for k in range(gaps.size):
+        grid[save_at[k]:save_at[k + 1]] = times[k] + gaps[k] * (
+            np.arange(per_gap[k]) / per_gap[k]
+        )
+    grid[-1] = times[-1]
+    return grid, save_at
+
+
+def _check_x0(x0, sde, n_paths):
+    x0 = np.asarray(x0, dtype=np.float64)
+    d = sde.dim
+    if x0.ndim == 0:
+        x0 = np.full((1, d), float(x0))
+    elif x0.ndim == 1 and x0.size == d:
+        x0 = x0[None, :]
+    elif x0.ndim == 1 and d == 1 and x0.size == n_paths:
+        x0 = x0[:, None]
+    elif x0.ndim == 2 and x0.shape[1] == d and x0.shape[0] in (1, n_paths):
+        pass
+    else:
+        raise ValueError(
+            f"x0 has shape {x0.shape}; for a {d}-dimensional SDE give a number, a vector of "
+            f"length {d}, or an array of shape (n_paths={n_paths}, {d})"
+        )
+    if not np.all(np.isfinite(x0)):
+        raise ValueError("x0 must be finite")
+    return np.ascontiguousarray(x0)
+
+
+def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
+            boundaries=None, save="all", seed=None):
+    """Validate the arguments of :func:`solve` into a :class:`Problem`."""
+    if not isinstance(sde, SDE):
+        raise TypeError(f"sde must be an sdekit SDE, got {type(sde).__name__}")
+    if not isinstance(n_paths, numbers.Integral) or n_paths < 1:
+        raise ValueError(f"n_paths must be a positive integer, got {n_paths!r}")
+    scheme = get_scheme(method)
+    if sde.noise not in scheme.noise_kinds:
+        if sde.noise == "none":
+            hint = "use method='heun' for an ODE"
+        elif scheme.name == "heun":
+            hint = "heun integrates ODEs (no diffusion); use 'euler_maruyama' or 'milstein'"
+        else:
+            hint = "use method='euler_maruyama'"
+        raise ValueError(f"method {scheme.name!r} does not support {sde.noise} noise: {hint}")
+    if scheme.name == "milstein":
+        if sde.noise == "scalar" and sde.dim > 1:
+            raise ValueError("milstein supports scalar noise only in one dimension")
+        if sde.diffusion_dx is None:
+            raise ValueError(
+                "milstein needs the derivative of the diffusion: pass diffusion_dx= to SDE(...)"
+            )
+        if not sde.elementwise:
+            raise ValueError("milstein needs elementwise coefficients (see SDE(elementwise=True))")
+    grid, save_at = _check_times(times, dt)
+    if save == "final":
+        save_at = save_at[-1:]
+    elif save != "all":
+        raise ValueError(f"save must be 'all' or 'final', got {save!r}")
+    x0 = _check_x0(x0, sde, n_paths)
+    p = sde.resolve_params(params, n_paths)
+    if boundaries is not None:
+        if not isinstance(boundaries, Boundaries):
+            raise TypeError("boundaries must be an sdekit Boundaries object")
+        if sde.dim != 1:
+            raise ValueError(f"absorbing boundaries need a 1-D SDE, this one has dim={sde.dim}")
+        up, lo = boundaries.levels(grid[0])
+        outside = (x0[:, 0] >= up) | (x0[:, 0] <= lo)
+        if np.any(outside):
+            raise ValueError(
+                f"x0={x0[np.argmax(outside), 0]} does not lie strictly between the boundaries "
+                f"({lo}, {up}) at t={grid[0]}"
+            )
+        q = np.ascontiguousarray(boundaries.params, dtype=np.float64)
+    else:
+        q = np.zeros(1)
+    return Problem(sde=sde, scheme=scheme, boundaries=boundaries, x0=x0, grid=grid,
+                   save_at=save_at.astype(np.int64), params=p, boundary_params=q,
+                   n_paths=int(n_paths), seed=check_seed(seed))
+
+
+def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
+          boundaries=None, save="all", backend="numba", seed=None, device=None):
+    """Integrate an SDE over many paths with fixed steps.
+
+    Parameters
+    ----------
+    sde : SDE
+        The equation (see :class:`sdekit.sde.SDE` and the built-in models).
+    x0 : float or array_like
+        Initial state: a number, a vector of shape (dim,), or one row per path (n_paths, dim).
+    times : array_like, shape (n_times,)
+        Strictly increasing times; integration runs from ``times[0]`` to ``times[-1]`` and the
+        state is saved at each of them.
+    dt : float, optional
+        Largest step. Each interval of ``times`` is cut into equal steps no longer than ``dt``.
+        Without it the steps are exactly the intervals of ``times``: nothing is chosen for you.
+    method : {"euler_maruyama", "milstein", "heun"}
+        The scheme (see :mod:`sdekit.sde.schemes` for orders and requirements).
+    n_paths : int
+        Number of independent paths.
+    params : dict or array_like, optional
+        Parameters overriding the SDE's defaults: a dict by name, a vector, or one row per path
+        (shape (n_paths, n_params)) for a sweep. Values never trigger recompilation.
+    boundaries : Boundaries, optional
+        Absorbing boundaries (1-D SDEs); fills ``first_passage_time`` and ``boundary``.
+    save : {"all", "final"}
+        ``"final"`` keeps only the last state, so memory stays O(n_paths) however many steps.
+    backend : {"numba", "cuda", "torch"}
+        Where to run: Numba on all CPU cores, one CUDA thread per path, or batched torch tensors.
+    seed : int, optional
+        Fixes every draw: path i's noise depends on (seed, i) only, so results do not depend on
+        thread count or device (torch excepted: see :mod:`sdekit.sde.backends.torch`). When
+        omitted a seed is drawn and recorded in the solution.
+    device : str, optional
+        torch device for ``backend="torch"`` (default: CUDA when available, else CPU).
+
+    Returns
+    -------
+    Solution
+    """
+    backend_name = _BACKEND_ALIASES.get(backend) if isinstance(backend, str) else None
+    if backend_name is None:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
+                      boundaries=boundaries, save=save, seed=seed)
+    if backend_name == "numba":
+        from .backends import numba_cpu as impl
+    elif backend_name == "cuda":
+        from .backends import numba_cuda as impl
+    else:
+        from .backends import torch as impl
+        problem.options["device"] = device
+    states, fpt, hit = impl.run(problem)
+    grid = problem.grid
+    return Solution(
+        times=grid[problem.save_at], states=states,
+        first_passage_time=fpt if problem.bounded else None,
+        boundary=hit if problem.bounded else None, seed=problem.seed,
+        method=problem.scheme.name, backend=backend_name, n_steps=grid.size - 1,
+    )
