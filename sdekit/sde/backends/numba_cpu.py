@@ -32,11 +32,16 @@ def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt,
 _compiled = {}
 
 
+def combination_key(sde, scheme, boundaries):
+    """What determines a compiled kernel: the functions, shapes and scheme, never the values."""
+    return (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
+            sde.noise_dim, sde.elementwise, scheme.name,
+            None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
+
+
 def kernel_for(sde, scheme, boundaries):
     """The compiled CPU kernel for (sde, scheme, boundaries), built once per process."""
-    key = (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
-           sde.noise_dim, sde.elementwise, scheme.name,
-           None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
+    key = combination_key(sde, scheme, boundaries)
     kernel = _compiled.get(key)
     if kernel is None:
         integrator = build_path_integrator(sde, scheme, boundaries)

@@ -1,0 +1,139 @@
+"""CUDA backend: the same per-path integrator as the CPU, one GPU thread per path.
+
+Nothing here is written for the GPU by hand. :func:`to_cuda` takes a CPU-compiled function and
+recompiles its Python source as a CUDA device function, after retargeting every compiled function
+it calls. The random streams, scheme arithmetic and bridge correction are therefore the very code
+the CPU runs, and a seed gives the same paths on both devices (up to floating-point rounding of
+``exp``/``log`` in the rare slow paths).
+
+Requires the ``numba-cuda`` package (``pip install sdekit[cuda]``). Set
+``NUMBA_ENABLE_CUDASIM=1`` to run on Numba's CUDA simulator without a GPU (slow: for tests).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numba.core.dispatcher import Dispatcher
+
+from .._specialize import specialize
+from ._kernels import build_path_integrator, buffer_shapes
+from ._nrt import unmanaged_identity
+
+__all__ = ["run", "to_cuda", "available"]
+
+_THREADS_PER_BLOCK = 128
+_retargeted = {}
+_kernels = {}
+
+# Bound per specialization.
+_integrate_path = None
+_X_SHAPE = _G_SHAPE = _DW_SHAPE = (1,)
+
+
+def _cuda():
+    try:
+        from numba import cuda
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise RuntimeError(
+            "backend='cuda' needs the numba-cuda package: pip install 'sdekit[cuda]'"
+        ) from exc
+    return cuda
+
+
+def available() -> bool:
+    """Whether a CUDA device (or the simulator) can run kernels."""
+    try:
+        return bool(_cuda().is_available())
+    except RuntimeError:
+        return False
+
+
+def _global_names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _global_names(const)
+    return names
+
+
+def to_cuda(function):
+    """Recompile a CPU Numba function (and everything it calls) as a CUDA device function."""
+    py = getattr(function, "py_func", function)
+    device = _retargeted.get(py)
+    if device is None:
+        bindings = {}
+        for name in _global_names(py.__code__):
+            target = py.__globals__.get(name)
+            if name == "unmanaged":
+                bindings[name] = _cuda().jit(device=True)(unmanaged_identity)
+            elif isinstance(target, Dispatcher):
+                bindings[name] = to_cuda(target)
+        device = specialize(py, bindings, target="cuda")
+        _retargeted[py] = device
+    return device
+
+
+def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt, hit):
+    i = cuda.grid(1)  # noqa: F821 - bound at specialization
+    if i < states.shape[0]:
+        x = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
+        f = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
+        g = cuda.local.array(_G_SHAPE, float64)  # noqa: F821
+        gx = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
+        dw = cuda.local.array(_DW_SHAPE, float64)  # noqa: F821
+        xt = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
+        _integrate_path(
+            i, x0, grid, save_at, p, q, seed, first_path, bounded,
+            x, f, g, gx, dw, xt, states, fpt, hit,
+        )
+
+
+def kernel_for(sde, scheme, boundaries):
+    """The CUDA kernel for (sde, scheme, boundaries), built once per process."""
+    from .numba_cpu import combination_key
+
+    key = combination_key(sde, scheme, boundaries)
+    entry = _kernels.get(key)
+    if entry is None:
+        cuda = _cuda()
+        from numba import float64
+
+        integrator = to_cuda(build_path_integrator(sde, scheme, boundaries))
+        x_shape, _, g_shape, _, dw_shape, _ = buffer_shapes(sde)
+        kernel = specialize(
+            _cuda_kernel,
+            {"_integrate_path": integrator, "_X_SHAPE": x_shape, "_G_SHAPE": g_shape,
+             "_DW_SHAPE": dw_shape, "cuda": cuda, "float64": float64},
+            target="cuda", kernel=True,
+        )
+        entry = _kernels[key] = (kernel, sde, boundaries)
+    return entry[0]
+
+
+def run(problem):
+    """Integrate all paths of a prepared problem on the GPU; returns host arrays."""
+    cuda = _cuda()
+    if not cuda.is_available():
+        raise RuntimeError(
+            "backend='cuda' found no CUDA device; use backend='numba' (CPU) or set "
+            "NUMBA_ENABLE_CUDASIM=1 to use the (slow) simulator"
+        )
+    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries)
+    n = problem.n_paths
+    states = cuda.device_array((n, problem.save_at.size, problem.sde.dim))
+    fpt = cuda.device_array(n)
+    hit = cuda.device_array(n, dtype=np.int8)
+    blocks = (n + _THREADS_PER_BLOCK - 1) // _THREADS_PER_BLOCK
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        # The simulator runs the uint64 generator arithmetic in NumPy scalars, which warn on the
+        # (intended) wrap-around.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kernel[blocks, _THREADS_PER_BLOCK](
+            cuda.to_device(problem.x0), cuda.to_device(problem.grid),
+            cuda.to_device(problem.save_at), cuda.to_device(problem.params),
+            cuda.to_device(problem.boundary_params), np.uint64(problem.seed),
+            np.int64(problem.first_path), problem.bounded, states, fpt, hit,
+        )
+    return states.copy_to_host(), fpt.copy_to_host(), hit.copy_to_host()
