@@ -1,1 +1,45 @@
+"""sdekit: one Itô SDE engine for decision models, Wiener processes and score-based models.
+
+>>> import sdekit as sk
+>>> W = sk.WienerProcess(dim=2, D=0.5)
+>>> sol = sk.solve(sk.OrnsteinUhlenbeck(), 0.0, [0.0, 1.0], dt=1e-3, n_paths=1000, seed=1)
+
+The decision-model and score-model layers are subpackages: ``sdekit.ddm`` and ``sdekit.score``.
+"""
+
 __version__ = "0.1.0"
+
+from .sde import (  # noqa: E402
+    SDE,
+    Boundaries,
+    BrownianMotion,
+    DriftDiffusion,
+    GeometricBrownianMotion,
+    OrnsteinUhlenbeck,
+    Solution,
+    WienerProcess,
+    solve,
+)
+
+__all__ = [
+    "SDE",
+    "Boundaries",
+    "BrownianMotion",
+    "DriftDiffusion",
+    "GeometricBrownianMotion",
+    "OrnsteinUhlenbeck",
+    "Solution",
+    "WienerProcess",
+    "solve",
+    "ddm",
+    "score",
+]
+
+
+def __getattr__(name):
+    # Subpackages load on first use so that `import sdekit` stays light.
+    if name in ("ddm", "score"):
+        import importlib
+
+        return importlib.import_module(f"sdekit.{name}")
+    raise AttributeError(f"module 'sdekit' has no attribute {name!r}")

@@ -7,6 +7,7 @@ from .events import Boundaries
 from .model import SDE, BrownianMotion, DriftDiffusion, GeometricBrownianMotion, OrnsteinUhlenbeck
 from .schemes import SCHEMES, Scheme
 from .solve import Solution, solve
+from .wiener import WienerProcess
 
 __all__ = [
     "SDE",
@@ -19,4 +20,5 @@ __all__ = [
     "SCHEMES",
     "Solution",
     "solve",
+    "WienerProcess",
 ]

@@ -169,7 +169,8 @@ class SDE:
         return np.ascontiguousarray(values)
 
     # -- time reversal -----------------------------------------------------------------------
-    def reverse(self, score, *, t_end, score_params=(), torch_score=None):
+    def reverse(self, score, *, t_end, score_params=(), torch_score=None,
+                probability_flow=False):
         """The reverse-time SDE, as an ordinary SDE in the reversed clock s = t_end - t.
 
         For diagonal or scalar noise the reverse process Y(s) = X(t_end - s) solves
@@ -190,11 +191,15 @@ class SDE:
         score_params : array_like
             Parameters of the score; appended after the SDE's own parameters.
         torch_score : callable, optional
-            Batched ``torch_score(t, x, q) -> (n, dim)`` for the torch backend (``t`` a float).
+            Batched ``torch_score(t, x, q) -> (n, dim)`` for the torch backend (``t`` a float,
+            ``q`` a tensor of shape (rows, n_score_params)).
+        probability_flow : bool
+            Build the probability-flow ODE (drift -f + g^2 score / 2, no noise) instead; solve it
+            with ``method="heun"``.
         """
         from .reverse import reverse_sde
 
-        return reverse_sde(self, score, t_end, score_params, torch_score)
+        return reverse_sde(self, score, t_end, score_params, torch_score, probability_flow)
 
     def __repr__(self):
         params = ", ".join(f"{n}={v:g}" for n, v in zip(self.param_names, self.params))
