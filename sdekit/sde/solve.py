@@ -35,6 +35,7 @@ class Problem:
     n_paths: int
     seed: int
     first_path: int = 0
+    bridge: bool = True
     options: dict = field(default_factory=dict)
 
     @property
@@ -167,7 +168,7 @@ def _check_x0(x0, sde, n_paths):
 
 
 def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
-            boundaries=None, save="all", seed=None):
+            boundaries=None, save="all", seed=None, bridge=True):
     """Validate the arguments of :func:`solve` into a :class:`Problem`."""
     if not isinstance(sde, SDE):
         raise TypeError(f"sde must be an sdekit SDE, got {type(sde).__name__}")
@@ -215,11 +216,11 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
         q = np.zeros(1)
     return Problem(sde=sde, scheme=scheme, boundaries=boundaries, x0=x0, grid=grid,
                    save_at=save_at.astype(np.int64), params=p, boundary_params=q,
-                   n_paths=int(n_paths), seed=check_seed(seed))
+                   n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge))
 
 
 def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
-          boundaries=None, save="all", backend="numba", seed=None, device=None):
+          boundaries=None, save="all", backend="numba", seed=None, device=None, bridge=True):
     """Integrate an SDE over many paths with fixed steps.
 
     Parameters
@@ -253,6 +254,10 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
         omitted a seed is drawn and recorded in the solution.
     device : str, optional
         torch device for ``backend="torch"`` (default: CUDA when available, else CPU).
+    bridge : bool
+        Correct first-passage times for crossings between grid points (default). ``False``
+        checks only the grid points and dates a hit at the end of its step, as plain
+        Euler–Maruyama simulators do; it exists for comparison.
 
     Returns
     -------
@@ -262,7 +267,7 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     if backend_name is None:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
-                      boundaries=boundaries, save=save, seed=seed)
+                      boundaries=boundaries, save=save, seed=seed, bridge=bridge)
     if backend_name == "numba":
         from .backends import numba_cpu as impl
     elif backend_name == "cuda":

@@ -28,7 +28,7 @@ _drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower
 _bridge_variance = _absorb = None
 _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
 
-__all__ = ["build_path_integrator", "buffer_shapes"]
+__all__ = ["build_path_integrator", "build_absorb", "buffer_shapes"]
 
 
 # -- coefficient adapters -----------------------------------------------------------------------
@@ -109,13 +109,19 @@ def _heun_step(t, h, x, p, f, g, gx, dw, xt, state):
 
 
 # -- absorption -----------------------------------------------------------------------------------
-def _absorb(t, h, x_start, x_end, variance, q, state):
-    """Did the step from x_start to x_end reach a boundary? Returns (side, state, time, level)."""
+def _absorb(t, h, x_start, x_end, variance, bridge, q, state):
+    """Did the step from x_start to x_end reach a boundary? Returns (side, state, time, level).
+
+    Without ``bridge`` only the end of the step is checked and a hit is dated at the step's end:
+    the uncorrected scheme, kept for comparison.
+    """
     t_end = t + h
     up0 = _upper(t, q) - x_start
     up1 = _upper(t_end, q) - x_end
     lo0 = x_start - _lower(t, q)
     lo1 = x_end - _lower(t_end, q)
+    if not bridge:
+        variance = 0.0
     p_up = crossing_probability(up0, up1, variance)
     p_lo = crossing_probability(lo0, lo1, variance)
     side = 0
@@ -135,7 +141,9 @@ def _absorb(t, h, x_start, x_end, variance, q, state):
         d0, d1 = up0, up1
     else:
         d0, d1 = lo0, lo1
-    if variance > 0.0:
+    if not bridge:
+        frac = 1.0
+    elif variance > 0.0:
         state, frac = bridge_crossing_fraction(state, d0, d1, variance)
     else:
         frac = d0 / (d0 - d1) if d0 > 0.0 else 0.0
@@ -145,7 +153,8 @@ def _absorb(t, h, x_start, x_end, variance, q, state):
 
 
 def _integrate_path(
-    path, x0, grid, save_at, p, q, seed, first_path, bounded, x, f, g, gx, dw, xt, states, fpt, hit
+    path, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
+    x, f, g, gx, dw, xt, states, fpt, hit,
 ):
     """Integrate path ``path`` over ``grid``, storing states at grid indices ``save_at``."""
     # A signed index: parallel loops may hand out unsigned ones, and mixing the two gives floats.
@@ -180,7 +189,7 @@ def _integrate_path(
         state = _step(t, h, x, params, f, g, gx, dw, xt, state)
         if bounded:
             side, state, t_hit, level = _absorb(
-                t, h, x_start, x[0], _bridge_variance(g, h), q, state
+                t, h, x_start, x[0], _bridge_variance(g, h), bridge, q, state
             )
             if side != 0:
                 x[0] = level
@@ -246,21 +255,24 @@ def build_path_integrator(sde, scheme, boundaries):
         variance = _matrix_bridge_variance
     else:
         variance = _vector_bridge_variance
-    bounds = {
-        "_upper": boundaries.upper if boundaries is not None else _never,
-        "_lower": boundaries.lower if boundaries is not None else _never,
-    }
-    absorb = specialize(_absorb, bounds, cache=cache)
     return specialize(
         _integrate_path,
         {
             "_step": step,
-            "_absorb": absorb,
+            "_absorb": build_absorb(boundaries),
             "_bridge_variance": specialize(variance, dims, cache=True),
             **dims,
         },
         cache=cache,
     )
+
+
+def build_absorb(boundaries):
+    """The absorption test specialized to these boundaries (None: a test that never fires)."""
+    if boundaries is None:
+        return specialize(_absorb, {"_upper": _never, "_lower": _never}, cache=True)
+    return specialize(_absorb, {"_upper": boundaries.upper, "_lower": boundaries.lower},
+                      cache=boundaries.cacheable)
 
 
 def _never_template(t, q):

@@ -15,7 +15,7 @@ _integrate_path = None
 _X_SHAPE = _G_SHAPE = _DW_SHAPE = (1,)
 
 
-def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt, hit):
+def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, states, fpt, hit):
     for i in nb.prange(states.shape[0]):
         x = np.empty(_X_SHAPE)
         f = np.empty(_X_SHAPE)
@@ -24,7 +24,7 @@ def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt,
         dw = np.empty(_DW_SHAPE)
         xt = np.empty(_X_SHAPE)
         _integrate_path(
-            i, x0, grid, save_at, p, q, seed, first_path, bounded,
+            i, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
             x, f, g, gx, dw, xt, states, fpt, hit,
         )
 
@@ -67,7 +67,7 @@ def run(problem):
     hit = np.empty(problem.n_paths, dtype=np.int8)
     kernel(
         problem.x0, problem.grid, problem.save_at, problem.params, problem.boundary_params,
-        np.uint64(problem.seed), np.int64(problem.first_path), problem.bounded,
+        np.uint64(problem.seed), np.int64(problem.first_path), problem.bounded, problem.bridge,
         states, fpt, hit,
     )
     return states, fpt, hit

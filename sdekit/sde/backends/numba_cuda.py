@@ -75,7 +75,8 @@ def to_cuda(function):
     return device
 
 
-def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt, hit):
+def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, states, fpt,
+                 hit):
     i = cuda.grid(1)  # noqa: F821 - bound at specialization
     if i < states.shape[0]:
         x = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
@@ -85,7 +86,7 @@ def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, states, fpt
         dw = cuda.local.array(_DW_SHAPE, float64)  # noqa: F821
         xt = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
         _integrate_path(
-            i, x0, grid, save_at, p, q, seed, first_path, bounded,
+            i, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
             x, f, g, gx, dw, xt, states, fpt, hit,
         )
 
@@ -134,6 +135,6 @@ def run(problem):
             cuda.to_device(problem.x0), cuda.to_device(problem.grid),
             cuda.to_device(problem.save_at), cuda.to_device(problem.params),
             cuda.to_device(problem.boundary_params), np.uint64(problem.seed),
-            np.int64(problem.first_path), problem.bounded, states, fpt, hit,
+            np.int64(problem.first_path), problem.bounded, problem.bridge, states, fpt, hit,
         )
     return states.copy_to_host(), fpt.copy_to_host(), hit.copy_to_host()

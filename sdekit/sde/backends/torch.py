@@ -17,9 +17,10 @@ import math
 import numba as nb
 import numpy as np
 
-from ..events import bridge_crossing_fraction, crossing_probability
-from ..random import next_normal, next_uniform, seed_state
+from .._specialize import specialize
+from ..random import next_normal, seed_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
+from ._kernels import build_absorb
 
 __all__ = ["run"]
 
@@ -57,43 +58,37 @@ def _draw_normals(states, alive, out):
             states[i, k] = s[k]
 
 
-@nb.njit(cache=True, parallel=True)
-def _absorb_batch(states, alive, t, h, x_start, x_end, variance, up0, up1, lo0, lo1,
-                  side, t_hit, level_side):
-    """Vectorised twin of the kernels' absorption test (same draws in the same order)."""
+_absorb = None  # bound per specialization: the kernels' own absorption test
+
+
+def _absorb_batch_template(states, alive, t, h, x_start, x_end, variance, bridge, q, side,
+                           t_hit, level):
+    """The kernels' absorption test applied to every live path (same draws, same order)."""
     for i in nb.prange(x_start.shape[0]):
         if not alive[i]:
             continue
         s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        du0 = up0 - x_start[i]
-        du1 = up1 - x_end[i]
-        dl0 = x_start[i] - lo0
-        dl1 = x_end[i] - lo1
-        var = variance[i]
-        p_up = crossing_probability(du0, du1, var)
-        p_lo = crossing_probability(dl0, dl1, var)
-        hit = 0
-        if p_up >= 1.0:
-            hit = 1
-        elif p_lo >= 1.0:
-            hit = -1
-        elif p_up > 0.0 or p_lo > 0.0:
-            s, u = next_uniform(s)
-            if u < p_up:
-                hit = 1
-            elif u < p_up + p_lo:
-                hit = -1
+        hit, s, when, where = _absorb(t, h, x_start[i], x_end[i], variance[i], bridge, q, s)
         if hit != 0:
-            d0, d1 = (du0, du1) if hit == 1 else (dl0, dl1)
-            if var > 0.0:
-                s, frac = bridge_crossing_fraction(s, d0, d1, var)
-            else:
-                frac = d0 / (d0 - d1) if d0 > 0.0 else 0.0
             side[i] = hit
-            t_hit[i] = t + frac * h
-            level_side[i] = hit
+            t_hit[i] = when
+            level[i] = where
         for k in range(4):
             states[i, k] = s[k]
+
+
+_absorb_batches = {}
+
+
+def _absorb_batch(boundaries):
+    key = (id(boundaries.upper), id(boundaries.lower))
+    if key not in _absorb_batches:
+        _absorb_batches[key] = (
+            specialize(_absorb_batch_template, {"_absorb": build_absorb(boundaries)},
+                       cache=boundaries.cacheable, parallel=True),
+            boundaries,
+        )
+    return _absorb_batches[key][0]
 
 
 class _Coefficients:
@@ -153,7 +148,7 @@ def run(problem):
                              device)
             x = torch.where(alive_t, x_new, x)
             if boundaries is not None:
-                x, alive_t = _absorb(problem, t, h, x, x_start, g, streams, alive, side, fpt,
+                x, alive_t = _absorb_step(problem, t, h, x, x_start, g, streams, alive, side, fpt,
                                      torch, device, q)
             if next_save < save_at.size and save_at[next_save] == step + 1:
                 states[:, next_save] = x.cpu().numpy()
@@ -189,25 +184,22 @@ def _step(name, sde, coef, x, t, h, streams, alive, draws, torch, device):
     return euler_maruyama_update.py_func(x, f, _noise_term(sde, g, dw, torch), h), g
 
 
-def _absorb(problem, t, h, x, x_start, g, streams, alive, side, fpt, torch, device, q):
-    boundaries = problem.boundaries
+def _absorb_step(problem, t, h, x, x_start, g, streams, alive, side, fpt, torch, device, q):
     x_end = x[:, 0].cpu().numpy()
     if g is None:
         variance = np.zeros(x_end.size)
     else:
-        g0 = g[..., 0, :] if g.dim() == 3 else g[:, 0]
-        g0 = torch.broadcast_to(g0, x[:, 0].shape) if g0.dim() == 1 else g0
+        g0 = g[:, 0, :] if g.dim() == 3 else g[:, 0]
         variance = ((g0**2).sum(-1) if g0.dim() == 2 else g0**2).cpu().numpy() * h
-    level_side = np.zeros(x_end.size, dtype=np.int8)
-    _absorb_batch(streams, alive, t, h, x_start, x_end, variance,
-                  boundaries.upper(t, q), boundaries.upper(t + h, q),
-                  boundaries.lower(t, q), boundaries.lower(t + h, q), side, fpt, level_side)
-    newly = level_side != 0
+    level = np.zeros(x_end.size)
+    before = side.copy()
+    _absorb_batch(problem.boundaries)(streams, alive, t, h, x_start, x_end,
+                                      np.broadcast_to(variance, x_end.shape).copy(),
+                                      problem.bridge, q, side, fpt, level)
+    newly = side != before
     if newly.any():
-        levels = np.array([boundaries.upper(s, q) if k == 1 else boundaries.lower(s, q)
-                           for s, k in zip(fpt[newly], level_side[newly])])
         x_np = x.cpu().numpy().copy()
-        x_np[newly, 0] = levels
+        x_np[newly, 0] = level[newly]
         x = torch.as_tensor(x_np, device=device)
         alive &= ~newly
     return x, torch.as_tensor(alive, device=device).unsqueeze(1)
