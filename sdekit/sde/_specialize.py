@@ -41,6 +41,23 @@ def source_key(fn) -> str:
     return repr(fn)
 
 
+_ENGINE_FINGERPRINT = []
+
+
+def _engine_fingerprint():
+    """Hash of the engine's sources. Numba checks only the template file's date before reusing
+    a cached specialization, so a change anywhere in the engine (a helper the template calls)
+    must change the specialization's name instead."""
+    if not _ENGINE_FINGERPRINT:
+        from pathlib import Path
+
+        digest = hashlib.sha1()
+        for path in sorted(Path(__file__).parent.rglob("*.py")):
+            digest.update(path.read_bytes())
+        _ENGINE_FINGERPRINT.append(digest.hexdigest())
+    return _ENGINE_FINGERPRINT[0]
+
+
 def specialize(template, bindings, *, target="cpu", cache=False, kernel=False, **jit_options):
     """Compile ``template`` with the global names in ``bindings`` replaced.
 
@@ -65,7 +82,8 @@ def specialize(template, bindings, *, target="cpu", cache=False, kernel=False, *
     namespace.update(bindings)
     fn = types.FunctionType(py.__code__, namespace, py.__name__, py.__defaults__, py.__closure__)
     digest = hashlib.sha1(
-        "\n".join(f"{k}={source_key(v)}" for k, v in sorted(bindings.items())).encode()
+        "\n".join([_engine_fingerprint()]
+                  + [f"{k}={source_key(v)}" for k, v in sorted(bindings.items())]).encode()
     ).hexdigest()[:16]
     fn.__qualname__ = f"{py.__qualname__}__{digest}"
     fn.__doc__ = py.__doc__

@@ -47,6 +47,8 @@ def crossing_probability(d0, d1, variance):
     """
     if d1 <= 0.0 or d0 <= 0.0:
         return 1.0
+    if variance <= 0.0:
+        return 0.0
     exponent = 2.0 * d0 * d1 / variance
     if exponent > _NEGLIGIBLE_EXPONENT:
         return 0.0

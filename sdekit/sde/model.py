@@ -109,7 +109,7 @@ class SDE:
                 raise ValueError("general (matrix) noise needs vector-form coefficients")
             if not isinstance(noise_dim, numbers.Integral) or noise_dim < 1:
                 raise ValueError("general noise needs noise_dim, the number of Wiener processes")
-        elif noise_dim not in (None, 1 if noise == "scalar" else dim, 0 if noise == "none" else dim):
+        elif noise_dim not in (None, {"scalar": 1, "none": 0}.get(noise, dim)):
             raise ValueError(f"noise_dim={noise_dim} does not fit {noise} noise in dim {dim}")
         self.dim = int(dim)
         self.noise = noise
@@ -202,7 +202,7 @@ class SDE:
         return reverse_sde(self, score, t_end, score_params, torch_score, probability_flow)
 
     def __repr__(self):
-        params = ", ".join(f"{n}={v:g}" for n, v in zip(self.param_names, self.params))
+        params = ", ".join(f"{n}={v:g}" for n, v in zip(self.param_names, self.params, strict=True))
         return f"{self.name}(dim={self.dim}, noise={self.noise!r}, {params})"
 
 

@@ -7,8 +7,8 @@ same on every device. Because a path's draws never depend on which thread, chunk
 it, a seed fixes the result whatever ``NUMBA_NUM_THREADS`` is, and the CUDA backend reproduces the
 CPU draws.
 
-The functions here are plain Numba-compilable functions of a state held as a tuple of four uint64. They are
-compiled for the CPU with ``njit`` and retargeted to CUDA device functions by
+The functions here are plain Numba-compilable functions of a state held as a tuple of four
+uint64. They are compiled for the CPU with ``njit`` and retargeted to CUDA device functions by
 :mod:`sdekit.sde.backends.numba_cuda`; nothing in them is CPU-specific.
 """
 

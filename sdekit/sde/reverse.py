@@ -84,7 +84,7 @@ def reverse_sde(sde, score, t_end, score_params=(), torch_score=None, probabilit
         drift if drift is not None else _unavailable,
         None if probability_flow else (diffusion if diffusion is not None else _unavailable),
         dim=sde.dim,
-        params=dict(zip(names, np.concatenate([sde.params, q]))),
+        params=dict(zip(names, np.concatenate([sde.params, q]), strict=True)),
         torch_drift=torch_drift,
         torch_diffusion=None if probability_flow else torch_diffusion,
         name=f"{'ProbabilityFlow' if probability_flow else 'Reverse'}({sde.name})",

@@ -19,7 +19,7 @@ def _sample_paths(seed, times, x0, scale, out):
     for i in nb.prange(n_paths):
         state = seed_state(seed, i)
         z = np.empty(dim)
-        start = i if x0.shape[0] > 1 else 0
+        start = np.int64(i) if x0.shape[0] > 1 else 0
         for d in range(dim):
             out[i, 0, d] = x0[start, d]
         for k in range(1, n_times):

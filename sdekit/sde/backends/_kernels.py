@@ -17,11 +17,11 @@ import math
 
 import numpy as np
 
-from ._nrt import unmanaged
 from .._specialize import specialize
 from ..events import bridge_crossing_fraction, crossing_probability
 from ..random import next_normal, next_uniform, seed_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
+from ._nrt import unmanaged
 
 # Names bound per specialization; defined here only so that linters know them.
 _drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 from .._specialize import specialize
-from ._kernels import build_path_integrator, buffer_shapes
+from ._kernels import buffer_shapes, build_path_integrator
 
 __all__ = ["run"]
 

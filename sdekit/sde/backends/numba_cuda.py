@@ -18,7 +18,7 @@ import numpy as np
 from numba.core.dispatcher import Dispatcher
 
 from .._specialize import specialize
-from ._kernels import build_path_integrator, buffer_shapes
+from ._kernels import buffer_shapes, build_path_integrator
 from ._nrt import unmanaged_identity
 
 __all__ = ["run", "to_cuda", "available"]

@@ -1,0 +1,57 @@
+"""The CUDA (simulator) and torch backends against the Numba CPU backend, same seed."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import sdekit as sk
+
+CASES = [
+    (sk.OrnsteinUhlenbeck(1.0, 0.5, 0.3, dim=2), None, 0.0, "euler_maruyama"),
+    (sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 0.75, "euler_maruyama"),
+    (sk.GeometricBrownianMotion(0.1, 0.4), None, 1.0, "milstein"),
+]
+
+
+@pytest.mark.parametrize("sde, bounds, x0, method", CASES)
+def test_torch_matches_numba(sde, bounds, x0, method):
+    pytest.importorskip("torch")
+    kw = dict(dt=1e-2, n_paths=500, seed=5, boundaries=bounds, method=method)
+    a = sk.solve(sde, x0, [0, 0.5, 1.0], backend="numba", **kw)
+    b = sk.solve(sde, x0, [0, 0.5, 1.0], backend="torch", **kw)
+    np.testing.assert_allclose(b.states, a.states, rtol=1e-10, atol=1e-12)
+    if bounds is not None:
+        np.testing.assert_array_equal(b.boundary, a.boundary)
+        np.testing.assert_allclose(b.first_passage_time, a.first_passage_time, rtol=1e-10)
+
+
+_CUDASIM_SCRIPT = r"""
+import numpy as np, sdekit as sk
+cases = [
+    (sk.OrnsteinUhlenbeck(1.0, 0.5, 0.3, dim=2), None, 0.0, "euler_maruyama"),
+    (sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 0.75, "euler_maruyama"),
+    (sk.GeometricBrownianMotion(0.1, 0.4), None, 1.0, "milstein"),
+]
+for sde, bounds, x0, method in cases:
+    kw = dict(dt=0.05, n_paths=40, seed=5, boundaries=bounds, method=method)
+    a = sk.solve(sde, x0, [0, 0.5, 1.0], backend="numba", **kw)
+    c = sk.solve(sde, x0, [0, 0.5, 1.0], backend="cuda", **kw)
+    assert np.allclose(a.states, c.states, rtol=1e-12, atol=1e-14), sde
+    if bounds is not None:
+        assert np.array_equal(a.boundary, c.boundary)
+        assert np.allclose(a.first_passage_time, c.first_passage_time, equal_nan=True)
+w = sk.WienerProcess(2, 0.5)
+print("ok")
+"""
+
+
+def test_cuda_simulator_matches_cpu():
+    pytest.importorskip("numba.cuda")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    out = subprocess.run([sys.executable, "-c", _CUDASIM_SCRIPT], env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

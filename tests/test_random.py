@@ -1,0 +1,65 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+from scipy import stats
+
+from sdekit.sde import random as rnd
+
+
+def test_normals_are_standard_normal():
+    x = rnd.normals(11, 400, 2500).ravel()  # 10^6 draws
+    n = x.size
+    assert abs(x.mean()) < 5 / np.sqrt(n)
+    assert abs(x.var() - 1) < 5 * np.sqrt(2 / n)
+    assert stats.kstest(x, "norm").pvalue > 1e-3
+    # The ziggurat's tail (beyond R = 3.654) and wedges must carry the right mass.
+    tail = np.mean(np.abs(x) > 3.6541528853610088)
+    expected = 2 * stats.norm.sf(3.6541528853610088)
+    assert abs(tail - expected) < 5 * np.sqrt(expected / n)
+
+
+def test_uniforms_are_uniform():
+    u = rnd.uniforms(3, 1000, 1000).ravel()
+    assert u.min() >= 0 and u.max() < 1
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+
+
+def test_streams_depend_only_on_seed_and_path():
+    whole = rnd.normals(5, 100, 7)
+    chunk = rnd.normals(5, 30, 7, first_path=40)
+    np.testing.assert_array_equal(whole[40:70], chunk)
+    assert not np.array_equal(rnd.normals(6, 100, 7), whole)
+
+
+def test_streams_are_uncorrelated_across_paths():
+    x = rnd.normals(1, 2000, 200)
+    c = np.corrcoef(x)[np.triu_indices(2000, 1)]
+    # Off-diagonal correlations of independent streams: sd 1/sqrt(200).
+    assert abs(c.mean()) < 5 / np.sqrt(200 * c.size)
+    assert abs(c.std() - 1 / np.sqrt(200)) < 0.01
+
+
+def test_result_does_not_depend_on_thread_count():
+    code = (
+        "import numpy as np, sdekit as sk;"
+        "s = sk.solve(sk.OrnsteinUhlenbeck(), 0.0, [0, 1], dt=0.01, n_paths=501, seed=9);"
+        "print(repr(s.final.sum()))"
+    )
+    results = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, NUMBA_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        results.append(out.stdout.strip())
+    assert results[0] == results[1]
+
+
+def test_bad_seed():
+    import pytest
+
+    for bad in (-1, 2**64, 1.5, "x", True):
+        with pytest.raises(ValueError, match="seed"):
+            rnd.check_seed(bad)
+    assert 0 <= rnd.check_seed(None) < 2**64
