@@ -42,6 +42,12 @@ class Problem:
     def bounded(self):
         return self.boundaries is not None
 
+    def kernel_inputs(self):
+        """The Numba kernels' inputs, in their order (before the output arrays)."""
+        return (self.x0, self.grid, np.sqrt(np.diff(self.grid)), self.save_at, self.params,
+                self.boundary_params, np.uint64(self.seed), np.int64(self.first_path),
+                self.bounded, self.bridge)
+
 
 @dataclass
 class Solution:

@@ -27,6 +27,7 @@ from ._nrt import unmanaged
 _drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None
 _bridge_variance = _absorb = None
 _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
+_BOUNDED = True  # False compiles the boundary checks away
 
 __all__ = ["build_path_integrator", "build_absorb", "buffer_shapes"]
 
@@ -71,34 +72,33 @@ def _no_bridge_variance(g, h):
 
 
 # -- one step of each scheme: updates x in place and returns the random state -----------------
-def _draw_increments(dw, h, state):
-    sqrt_h = math.sqrt(h)
+def _draw_increments(dw, sqrt_h, state):
     for j in range(_NOISE_DIM):
         state, z = next_normal(state)
         dw[j] = sqrt_h * z
     return state
 
 
-def _euler_maruyama_step(t, h, x, p, f, g, gx, dw, xt, state):
+def _euler_maruyama_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
     _drift(t, x, p, f)
     _diffusion(t, x, p, g)
-    state = _draw_increments(dw, h, state)
+    state = _draw_increments(dw, sqrt_h, state)
     for k in range(_DIM):
         x[k] = euler_maruyama_update(x[k], f[k], _noise(g, dw, k), h)
     return state
 
 
-def _milstein_step(t, h, x, p, f, g, gx, dw, xt, state):
+def _milstein_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
     _drift(t, x, p, f)
     _diffusion(t, x, p, g)
     _diffusion_dx(t, x, p, gx)
-    state = _draw_increments(dw, h, state)
+    state = _draw_increments(dw, sqrt_h, state)
     for k in range(_DIM):
         x[k] = milstein_update(x[k], f[k], g[k], gx[k], dw[k], h)
     return state
 
 
-def _heun_step(t, h, x, p, f, g, gx, dw, xt, state):
+def _heun_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
     _drift(t, x, p, f)
     for k in range(_DIM):
         xt[k] = heun_predictor(x[k], f[k], h)
@@ -153,7 +153,7 @@ def _absorb(t, h, x_start, x_end, variance, bridge, q, state):
 
 
 def _integrate_path(
-    path, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
+    path, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
     x, f, g, gx, dw, xt, states, fpt, hit,
 ):
     """Integrate path ``path`` over ``grid``, storing states at grid indices ``save_at``."""
@@ -167,6 +167,7 @@ def _integrate_path(
     dw = unmanaged(dw)
     xt = unmanaged(xt)
     grid = unmanaged(grid)
+    sqrt_steps = unmanaged(sqrt_steps)
     save_at = unmanaged(save_at)
     q = unmanaged(q)
     states = unmanaged(states)
@@ -185,9 +186,10 @@ def _integrate_path(
     for step in range(grid.shape[0] - 1):
         t = grid[step]
         h = grid[step + 1] - t
+        sqrt_h = sqrt_steps[step]  # precomputed: a square root per step costs as much as a draw
         x_start = x[0]
-        state = _step(t, h, x, params, f, g, gx, dw, xt, state)
-        if bounded:
+        state = _step(t, h, sqrt_h, x, params, f, g, gx, dw, xt, state)
+        if _BOUNDED and bounded:
             side, state, t_hit, level = _absorb(
                 t, h, x_start, x[0], _bridge_variance(g, h), bridge, q, state
             )
@@ -260,6 +262,7 @@ def build_path_integrator(sde, scheme, boundaries):
         {
             "_step": step,
             "_absorb": build_absorb(boundaries),
+            "_BOUNDED": boundaries is not None,
             "_bridge_variance": specialize(variance, dims, cache=True),
             **dims,
         },

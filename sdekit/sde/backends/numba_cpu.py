@@ -15,7 +15,8 @@ _integrate_path = None
 _X_SHAPE = _G_SHAPE = _DW_SHAPE = (1,)
 
 
-def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, states, fpt, hit):
+def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
+                states, fpt, hit):
     for i in nb.prange(states.shape[0]):
         x = np.empty(_X_SHAPE)
         f = np.empty(_X_SHAPE)
@@ -24,7 +25,7 @@ def _cpu_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, stat
         dw = np.empty(_DW_SHAPE)
         xt = np.empty(_X_SHAPE)
         _integrate_path(
-            i, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
+            i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
             x, f, g, gx, dw, xt, states, fpt, hit,
         )
 
@@ -65,9 +66,5 @@ def run(problem):
     states = np.empty((problem.n_paths, problem.save_at.size, problem.sde.dim))
     fpt = np.empty(problem.n_paths)
     hit = np.empty(problem.n_paths, dtype=np.int8)
-    kernel(
-        problem.x0, problem.grid, problem.save_at, problem.params, problem.boundary_params,
-        np.uint64(problem.seed), np.int64(problem.first_path), problem.bounded, problem.bridge,
-        states, fpt, hit,
-    )
+    kernel(*problem.kernel_inputs(), states, fpt, hit)
     return states, fpt, hit

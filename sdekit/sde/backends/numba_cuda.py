@@ -75,8 +75,8 @@ def to_cuda(function):
     return device
 
 
-def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, states, fpt,
-                 hit):
+def _cuda_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
+                 states, fpt, hit):
     i = cuda.grid(1)  # noqa: F821 - bound at specialization
     if i < states.shape[0]:
         x = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
@@ -86,7 +86,7 @@ def _cuda_kernel(x0, grid, save_at, p, q, seed, first_path, bounded, bridge, sta
         dw = cuda.local.array(_DW_SHAPE, float64)  # noqa: F821
         xt = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
         _integrate_path(
-            i, x0, grid, save_at, p, q, seed, first_path, bounded, bridge,
+            i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
             x, f, g, gx, dw, xt, states, fpt, hit,
         )
 
@@ -131,10 +131,7 @@ def run(problem):
         # The simulator runs the uint64 generator arithmetic in NumPy scalars, which warn on the
         # (intended) wrap-around.
         warnings.simplefilter("ignore", RuntimeWarning)
-        kernel[blocks, _THREADS_PER_BLOCK](
-            cuda.to_device(problem.x0), cuda.to_device(problem.grid),
-            cuda.to_device(problem.save_at), cuda.to_device(problem.params),
-            cuda.to_device(problem.boundary_params), np.uint64(problem.seed),
-            np.int64(problem.first_path), problem.bounded, problem.bridge, states, fpt, hit,
-        )
+        inputs = [cuda.to_device(v) if isinstance(v, np.ndarray) else v
+                  for v in problem.kernel_inputs()]
+        kernel[blocks, _THREADS_PER_BLOCK](*inputs, states, fpt, hit)
     return states.copy_to_host(), fpt.copy_to_host(), hit.copy_to_host()
