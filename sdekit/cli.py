@@ -118,13 +118,51 @@ def _simulate_wiener(args):
         print(f"wrote {n_paths} paths x {n_times} times to {args.output}")
 
 
+_MODELS = {
+    "bm": ("BrownianMotion", "Brownian motion with drift: dx = mu dt + sigma dW"),
+    "ou": ("OrnsteinUhlenbeck", "Ornstein-Uhlenbeck: dx = theta (mu - x) dt + sigma dW"),
+    "gbm": ("GeometricBrownianMotion", "geometric Brownian motion: dx = mu x dt + sigma x dW"),
+}
+
+
+def _named_value(text):
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE such as theta=2, got {text!r}"
+        ) from None
+
+
+def _simulate_sde(args):
+    import numpy as np
+
+    from . import sde as engine
+
+    model = getattr(engine, _MODELS[args.model][0])(dim=args.dim)
+    times = np.linspace(0.0, args.t_end, args.saves + 1)
+    try:
+        solution = engine.solve(model, args.x0, times, dt=args.dt, n_paths=args.paths,
+                                params=dict(args.param), method=args.method, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    frame = solution.to_pandas()
+    if args.output is None:
+        print(frame.to_string(index=False, max_rows=20))
+    else:
+        write_table(frame, args.output)
+        print(f"wrote {args.paths} paths x {times.size} times of {model!r} to {args.output}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sdekit",
         description=(
-            "Stochastic differential equations: simulate Wiener processes and SDEs, fit "
-            "drift-diffusion models, sample score-based models. Run 'sdekit COMMAND --help' "
-            "for the options of each command."
+            "Stochastic differential equations from the command line. Run "
+            "'sdekit COMMAND --help' for the options of each command."
         ),
     )
     parser.add_argument("--version", action="version", version=f"sdekit {_version()}")
@@ -161,6 +199,32 @@ def build_parser():
     wiener.add_argument("-o", "--output", default=None,
                         help="output .csv or .parquet file (default: print a preview)")
     wiener.set_defaults(run=_simulate_wiener)
+
+    sde = kinds.add_parser(
+        "sde",
+        help="a built-in SDE (bm, ou, gbm) by Euler-Maruyama or Milstein",
+        description="Simulate a built-in SDE. Models: " + "; ".join(
+            f"{key}: {text}" for key, (_, text) in _MODELS.items()) + ".",
+        epilog="example: sdekit simulate sde --model ou --param theta=2 --param sigma=0.5 "
+               "--x0 1 --t-end 2 --dt 0.001 --saves 20 --paths 100 -o ou.csv",
+    )
+    sde.add_argument("--model", choices=sorted(_MODELS), required=True, help="which SDE")
+    sde.add_argument("--param", type=_named_value, action="append", default=[],
+                     metavar="NAME=VALUE",
+                     help="set a parameter (repeatable); bm, gbm: mu, sigma; ou: theta, mu, sigma")
+    sde.add_argument("--dim", type=_positive_int, default=1, help="dimensions (default 1)")
+    sde.add_argument("--x0", type=float, default=0.0, help="initial value (default 0)")
+    sde.add_argument("--t-end", type=_positive_float, default=1.0, help="final time")
+    sde.add_argument("--dt", type=_positive_float, required=True, help="largest time step")
+    sde.add_argument("--saves", type=_positive_int, default=10,
+                     help="number of equal intervals at whose ends the state is written")
+    sde.add_argument("--method", choices=["euler_maruyama", "milstein"],
+                     default="euler_maruyama", help="scheme (default euler_maruyama)")
+    sde.add_argument("--paths", type=_positive_int, default=10, help="number of paths")
+    sde.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sde.add_argument("-o", "--output", default=None,
+                     help="output .csv or .parquet file (default: print a preview)")
+    sde.set_defaults(run=_simulate_sde)
     return parser
 
 

@@ -91,3 +91,19 @@ def test_cli_rejects_bad_numbers(capsys):
         main(["simulate", "wiener", "--paths", "-3"])
     assert exc.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_cli_simulate_sde(tmp_path):
+    out = tmp_path / "ou.csv"
+    assert main(["simulate", "sde", "--model", "ou", "--param", "theta=2", "--x0", "1",
+                 "--dt", "0.01", "--saves", "4", "--paths", "3", "-o", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["path", "time", "x"] and len(df) == 15
+
+
+def test_cli_simulate_sde_unknown_parameter(tmp_path, capsys):
+    out = tmp_path / "ou.csv"
+    assert main(["simulate", "sde", "--model", "ou", "--param", "kappa=2", "--dt", "0.1",
+                 "-o", str(out)]) == 2
+    assert "unknown parameter(s) ['kappa']" in capsys.readouterr().err
+    assert not out.exists()
