@@ -7,23 +7,25 @@ import numpy as np
 
 from .._specialize import specialize
 from ._kernels import buffer_shapes, build_path_integrator
+from ._nrt import stack_array
 
 __all__ = ["run"]
 
 # Bound per specialization.
 _integrate_path = None
-_X_SHAPE = _G_SHAPE = _DW_SHAPE = (1,)
+_new_x = _new_g = _new_dw = None
 
 
 def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
                 states, fpt, hit):
     for i in nb.prange(states.shape[0]):
-        x = np.empty(_X_SHAPE)
-        f = np.empty(_X_SHAPE)
-        g = np.zeros(_G_SHAPE)
-        gx = np.empty(_X_SHAPE)
-        dw = np.empty(_DW_SHAPE)
-        xt = np.empty(_X_SHAPE)
+        # Scratch on the stack: with the integrator inlined, small ones live in registers.
+        x = _new_x()
+        f = _new_x()
+        g = _new_g()
+        gx = _new_x()
+        dw = _new_dw()
+        xt = _new_x()
         _integrate_path(
             i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
             x, f, g, gx, dw, xt, states, fpt, hit,
@@ -46,12 +48,13 @@ def kernel_for(sde, scheme, boundaries):
     kernel = _compiled.get(key)
     if kernel is None:
         integrator = build_path_integrator(sde, scheme, boundaries)
+        inlined = specialize(integrator, {}, cache=False, inline="always")
         x_shape, _, g_shape, _, dw_shape, _ = buffer_shapes(sde)
         cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
         kernel = specialize(
             _cpu_kernel,
-            {"_integrate_path": integrator, "_X_SHAPE": x_shape, "_G_SHAPE": g_shape,
-             "_DW_SHAPE": dw_shape},
+            {"_integrate_path": inlined, "_new_x": stack_array(x_shape),
+             "_new_g": stack_array(g_shape), "_new_dw": stack_array(dw_shape)},
             cache=cache, parallel=True,
         )
         _compiled[key] = (kernel, sde, boundaries)  # keep the functions alive: ids stay unique
