@@ -224,3 +224,63 @@ def test_general_noise_covariance():
     x = sk.solve(sde, [0.0, 0.0], [0.0, 1.0], dt=0.1, n_paths=50_000, seed=8).final
     cov = np.cov(x.T)
     np.testing.assert_allclose(cov, [[1.0, 0.6], [0.6, 1.0]], atol=5 * np.sqrt(2 / 50_000))
+
+
+def test_chunked_and_dask_runs_equal_one_run():
+    pytest.importorskip("distributed")
+    n = 3000
+    kw = dict(dt=1e-2, n_paths=n, seed=3, boundaries=sk.Boundaries(1.5, 0.0),
+              params=np.column_stack([np.linspace(-1, 1, n), np.ones(n)]))
+    whole = sk.solve(sk.DriftDiffusion(), 0.75, [0, 1, 2.0], **kw)
+    chunked = sk.solve(sk.DriftDiffusion(), 0.75, [0, 1, 2.0], progress=True, chunk_paths=700,
+                       **kw)
+    on_dask = sk.solve(sk.DriftDiffusion(), 0.75, [0, 1, 2.0], scheduler="local",
+                       chunk_paths=1100, **kw)
+    for other in (chunked, on_dask):
+        np.testing.assert_array_equal(other.states, whole.states)
+        np.testing.assert_array_equal(other.first_passage_time, whole.first_passage_time)
+        np.testing.assert_array_equal(other.boundary, whole.boundary)
+
+
+def test_too_much_memory_is_refused_before_work():
+    with pytest.raises(ValueError, match="GiB"):
+        sk.solve(sk.BrownianMotion(), 0.0, np.linspace(0, 1, 10_001), n_paths=10**9)
+
+
+def test_scalar_noise_drives_all_components_with_one_wiener_process():
+    import numba as nb
+
+    @nb.njit
+    def drift(t, x, p, out):
+        out[0] = 0.0
+        out[1] = 0.0
+
+    @nb.njit
+    def diffusion(t, x, p, out):
+        out[0] = 1.0
+        out[1] = -2.0
+
+    sde = sk.SDE(drift, diffusion, dim=2, noise="scalar")
+    x = sk.solve(sde, [0.0, 0.0], [0, 1], dt=0.1, n_paths=100, seed=1).final
+    np.testing.assert_allclose(x[:, 1], -2 * x[:, 0], rtol=1e-12)
+
+
+def test_user_boundary_functions():
+    import numba as nb
+
+    @nb.njit
+    def upper(t, q):
+        return q[0] * np.exp(-t / q[1])
+
+    @nb.njit
+    def lower(t, q):
+        return -q[0] * np.exp(-t / q[1])
+
+    bounds = sk.Boundaries(upper, lower, params=[1.0, 0.5])
+    sol = sk.solve(sk.DriftDiffusion(v=0.3), 0.0, [0, 5.0], dt=1e-3, n_paths=2000,
+                   boundaries=bounds, seed=2, save="final")
+    t = sol.first_passage_time
+    levels = np.where(sol.boundary == 1, 1.0, -1.0) * np.exp(-t / 0.5)
+    np.testing.assert_allclose(sol.final[:, 0], levels, rtol=1e-12)
+    states = sol.to_pandas("states")
+    assert list(states.columns) == ["path", "time", "x"]

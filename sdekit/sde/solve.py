@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,18 @@ class Problem:
     @property
     def bounded(self):
         return self.boundaries is not None
+
+    def chunk(self, start, stop):
+        """The sub-problem of paths start..stop-1; their results equal those of the whole."""
+        def rows(values):
+            return values[start:stop] if values.shape[0] > 1 else values
+
+        return Problem(sde=self.sde, scheme=self.scheme, boundaries=self.boundaries,
+                       x0=np.ascontiguousarray(rows(self.x0)), grid=self.grid,
+                       save_at=self.save_at, params=np.ascontiguousarray(rows(self.params)),
+                       boundary_params=self.boundary_params, n_paths=stop - start,
+                       seed=self.seed, first_path=self.first_path + start, bridge=self.bridge,
+                       options=self.options)
 
     def kernel_inputs(self):
         """The Numba kernels' inputs, in their order (before the output arrays)."""
@@ -173,6 +186,19 @@ def _check_x0(x0, sde, n_paths):
     return np.ascontiguousarray(x0)
 
 
+def _check_memory(n_bytes):
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: no check
+        return
+    if n_bytes > 0.8 * available:
+        raise ValueError(
+            f"the saved states would need {n_bytes / 2**30:.1f} GiB but only "
+            f"{available / 2**30:.1f} GiB of memory is free; save fewer times (save='final' "
+            "keeps one state per path) or simulate fewer paths per call"
+        )
+
+
 def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
             boundaries=None, save="all", seed=None, bridge=True):
     """Validate the arguments of :func:`solve` into a :class:`Problem`."""
@@ -205,6 +231,7 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
         raise ValueError(f"save must be 'all' or 'final', got {save!r}")
     x0 = _check_x0(x0, sde, n_paths)
     p = sde.resolve_params(params, n_paths)
+    _check_memory(int(n_paths) * save_at.size * sde.dim * 8)
     if boundaries is not None:
         if not isinstance(boundaries, Boundaries):
             raise TypeError("boundaries must be an sdekit Boundaries object")
@@ -225,8 +252,21 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
                    n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge))
 
 
+def run_problem(problem):
+    """Run a prepared problem on its backend; returns (states, first-passage times, sides)."""
+    name = problem.options["backend"]
+    if name == "numba":
+        from .backends import numba_cpu as impl
+    elif name == "cuda":
+        from .backends import numba_cuda as impl
+    else:
+        from .backends import torch as impl
+    return impl.run(problem)
+
+
 def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
-          boundaries=None, save="all", backend="numba", seed=None, device=None, bridge=True):
+          boundaries=None, save="all", backend="numba", seed=None, device=None, bridge=True,
+          progress=False, scheduler=None, chunk_paths=None):
     """Integrate an SDE over many paths with fixed steps.
 
     Parameters
@@ -264,6 +304,15 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
         Correct first-passage times for crossings between grid points (default). ``False``
         checks only the grid points and dates a hit at the end of its step, as plain
         Euler–Maruyama simulators do; it exists for comparison.
+    progress : bool
+        Show a progress bar over chunks of paths (the result does not change).
+    scheduler : str or distributed.Client, optional
+        Run chunks of paths as Dask tasks: ``"local"`` starts a local cluster on this machine,
+        an address such as ``"tcp://10.0.0.1:8786"`` uses a running cluster, and a Client is
+        used as it is. Needs ``pip install "sdekit[dask]"``. Because every path's noise depends
+        on (seed, path) only, the result is identical to a run on one machine.
+    chunk_paths : int, optional
+        Paths per chunk for ``progress`` and ``scheduler`` (default: about 20 chunks).
 
     Returns
     -------
@@ -274,14 +323,16 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
                       boundaries=boundaries, save=save, seed=seed, bridge=bridge)
-    if backend_name == "numba":
-        from .backends import numba_cpu as impl
-    elif backend_name == "cuda":
-        from .backends import numba_cuda as impl
-    else:
-        from .backends import torch as impl
+    problem.options["backend"] = backend_name
+    if backend_name == "torch":
         problem.options["device"] = device
-    states, fpt, hit = impl.run(problem)
+    if scheduler is not None or progress:
+        from .chunked import run_in_chunks
+
+        states, fpt, hit = run_in_chunks(problem, scheduler=scheduler, progress=progress,
+                                         chunk_paths=chunk_paths)
+    else:
+        states, fpt, hit = run_problem(problem)
     grid = problem.grid
     return Solution(
         times=grid[problem.save_at], states=states,
