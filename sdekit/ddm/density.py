@@ -90,7 +90,8 @@ _WG = np.array([
 ])
 
 _MAX_PANELS = 64
-DEFAULT_TOL = 1e-9
+DEFAULT_TOL = 1e-9  # adaptive quadrature (gradients, distribution function)
+QUAD_TOL = 1e-7  # tensor-product quadrature of the log-density (see _full_logpdf_ws)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,11 +112,19 @@ def _large_time_setup(w):
 
 
 @nb.njit(cache=True)
-def _log_g(u, w):
+def _wconst(w):
+    """Quantities of the start point that every series needs: (w, log w, cos(pi w),
+    log sin(pi w)); computed once per parameter set rather than once per trial."""
+    s1, c1 = _large_time_setup(w)
+    return w, math.log(w), c1, math.log(s1)
+
+
+@nb.njit(cache=True)
+def _log_g_c(u, wc):
     """log g(u, w), the log first-passage density at 0 of a driftless unit-diffusion process on
-    (0, 1) started at w, at time u."""
+    (0, 1) started at w, at time u; ``wc = _wconst(w)``."""
+    w, logw, c1, log_s1 = wc
     if u < _U_SWITCH:
-        logw = math.log(w)
         lim = _LOG_4_OVER_DELTA - logw
         c = 0.0
         j = 1
@@ -128,10 +137,12 @@ def _log_g(u, w):
             if e_pos < lim + 3.0 * _LOGK[2 * j]:
                 c += ((w + 2.0 * j) / w) * math.exp(-e_pos)
             j += 1
-        return logw - 0.5 * w * w / u - _HALF_LOG_2PI - 1.5 * math.log(u) + math.log1p(c)
-    s1, c1 = _large_time_setup(w)
+        lead = logw - 0.5 * w * w / u - _HALF_LOG_2PI - 1.5 * math.log(u)
+        if c == 0.0:
+            return lead
+        return lead + math.log1p(c)
     h = _HALF_PI2 * u
-    base = _LOG_PI + math.log(s1) - h
+    base = _LOG_PI + log_s1 - h
     if 3.0 * h >= _LOG_2_OVER_DELTA + 4.0 * _LOGK[1]:
         return base
     q = math.exp(-h)
@@ -153,6 +164,11 @@ def _log_g(u, w):
         um2 = um1
         um1 = nxt
     return base + math.log1p(corr)
+
+
+@nb.njit(cache=True)
+def _log_g(u, w):
+    return _log_g_c(u, _wconst(w))
 
 
 @nb.njit(cache=True)
@@ -228,6 +244,21 @@ def _log_g_grad(u, w):
 # ---------------------------------------------------------------------------------------------
 # Simple DDM with closed-form drift variability
 # ---------------------------------------------------------------------------------------------
+
+
+@nb.njit(cache=True)
+def _bconst(v, a, w):
+    """Per-boundary constants in the lower-boundary frame, as a flat tuple of scalars (tuples
+    nested in tuples cannot cross into a prange body): (-v^2/2, 1/a^2, -2 log a - v a w, w,
+    log w, cos(pi w), log sin(pi w))."""
+    w_, logw, c1, log_s1 = _wconst(w)
+    return -0.5 * v * v, 1.0 / (a * a), -2.0 * math.log(a) - v * a * w, w_, logw, c1, log_s1
+
+
+@nb.njit(cache=True)
+def _lower_logpdf_c(t, hv2, inv_a2, off, w, logw, c1, log_s1):
+    """log density of the simple DDM at decision time t > 0, lower-boundary frame."""
+    return _log_g_c(t * inv_a2, (w, logw, c1, log_s1)) + off + hv2 * t
 
 
 @nb.njit(cache=True)
@@ -645,35 +676,63 @@ def _logpdf_array(rt, response, v, a, z, t0, sv, sz, st, out):
     nsv = 1 if sv.shape[0] > 1 else 0
     nsz = 1 if sz.shape[0] > 1 else 0
     nst = 1 if st.shape[0] > 1 else 0
-    for i in nb.prange(n):
-        vi = v[i * nv]
-        ai = a[i * na]
-        zi = z[i * nz]
-        ti = t0[i * nt]
-        svi = sv[i * nsv]
-        szi = sz[i * nsz]
-        sti = st[i * nst]
-        if szi == 0.0 and sti == 0.0:
-            out[i] = _logpdf_dec(rt[i] - ti, response[i], vi, ai, zi, svi)
-        else:
-            out[i] = _full_logpdf(rt[i], response[i], vi, ai, zi, ti, svi, szi, sti, DEFAULT_TOL)
+    if nv + na + nz + nt + nsv + nsz + nst == 0 and sv[0] == 0.0 and sz[0] == 0.0 and (
+            st[0] == 0.0):
+        # shared simple-DDM parameters: per-boundary constants computed once
+        l0, l1, l2, l3, l4, l5, l6 = _bconst(v[0], a[0], z[0])
+        u0, u1, u2, u3, u4, u5, u6 = _bconst(-v[0], a[0], 1.0 - z[0])
+        t00 = t0[0]
+        for i in nb.prange(n):
+            t = rt[i] - t00
+            if not t > 0.0:
+                out[i] = _NEG_INF
+            elif response[i] == 1:
+                out[i] = _lower_logpdf_c(t, u0, u1, u2, u3, u4, u5, u6)
+            else:
+                out[i] = _lower_logpdf_c(t, l0, l1, l2, l3, l4, l5, l6)
+        return
+    nchunk = min(n, 256)
+    for c in nb.prange(nchunk):
+        ws = np.zeros(_WS_SIZE)
+        lo = (c * n) // nchunk
+        hi = ((c + 1) * n) // nchunk
+        for i in range(lo, hi):
+            out[i] = _full_logpdf_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz],
+                                     t0[i * nt], sv[i * nsv], sz[i * nsz], st[i * nst],
+                                     QUAD_TOL, ws)
 
 
 @nb.njit(cache=True, parallel=True)
 def _logpdf_simple_array(rt, response, v, a, z, t0, out):
     """out[i] = log density of the simple DDM with scalar parameters (the fitter's fast path)."""
     n = rt.shape[0]
+    l0, l1, l2, l3, l4, l5, l6 = _bconst(v, a, z)
+    u0, u1, u2, u3, u4, u5, u6 = _bconst(-v, a, 1.0 - z)
     for i in nb.prange(n):
-        out[i] = _logpdf_dec(rt[i] - t0, response[i], v, a, z, 0.0)
+        t = rt[i] - t0
+        if not t > 0.0:
+            out[i] = _NEG_INF
+        elif response[i] == 1:
+            out[i] = _lower_logpdf_c(t, u0, u1, u2, u3, u4, u5, u6)
+        else:
+            out[i] = _lower_logpdf_c(t, l0, l1, l2, l3, l4, l5, l6)
 
 
 @nb.njit(cache=True, parallel=True)
 def _loglik_simple(rt, response, v, a, z, t0):
     """Sum of simple-DDM log densities with scalar parameters."""
     n = rt.shape[0]
+    l0, l1, l2, l3, l4, l5, l6 = _bconst(v, a, z)
+    u0, u1, u2, u3, u4, u5, u6 = _bconst(-v, a, 1.0 - z)
     s = 0.0
     for i in nb.prange(n):
-        s += _logpdf_dec(rt[i] - t0, response[i], v, a, z, 0.0)
+        t = rt[i] - t0
+        if not t > 0.0:
+            s += _NEG_INF
+        elif response[i] == 1:
+            s += _lower_logpdf_c(t, u0, u1, u2, u3, u4, u5, u6)
+        else:
+            s += _lower_logpdf_c(t, l0, l1, l2, l3, l4, l5, l6)
     return s
 
 
@@ -947,20 +1006,23 @@ def _grad_array(rt, response, v, a, z, t0, sv, sz, st, out):
 
 
 @nb.njit(cache=True)
-def _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref):
+def _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, ws):
     c = 0.5 * (lo + hi)
     hw = 0.5 * (hi - lo)
     resk = 0.0
     resg = 0.0
     for i in range(8):
         if i == 7:
-            f = math.exp(_full_logpdf(c, response, v, a, z, t0, sv, sz, st, tol) - ref)
+            f = math.exp(_full_logpdf_ws(c, response, v, a, z, t0, sv, sz, st, QUAD_TOL, ws)
+                         - ref)
             resk += _WGK[7] * f
             resg += _WG[3] * f
         else:
             d = hw * _XGK[i]
-            f = (math.exp(_full_logpdf(c - d, response, v, a, z, t0, sv, sz, st, tol) - ref)
-                 + math.exp(_full_logpdf(c + d, response, v, a, z, t0, sv, sz, st, tol) - ref))
+            f = (math.exp(_full_logpdf_ws(c - d, response, v, a, z, t0, sv, sz, st, QUAD_TOL, ws)
+                          - ref)
+                 + math.exp(_full_logpdf_ws(c + d, response, v, a, z, t0, sv, sz, st, QUAD_TOL,
+                                            ws) - ref))
             resk += _WGK[i] * f
             if i % 2 == 1:
                 resg += _WG[i // 2] * f
@@ -968,13 +1030,13 @@ def _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref):
 
 
 @nb.njit(cache=True)
-def _integrate_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, abs_floor):
+def _integrate_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, abs_floor, ws):
     """int_lo^hi f_full(s) ds by adaptive GK15, to tol relative or abs_floor absolute."""
     los = np.empty(_MAX_PANELS)
     his = np.empty(_MAX_PANELS)
     ks = np.empty(_MAX_PANELS)
     es = np.empty(_MAX_PANELS)
-    k, e = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, 0.0)
+    k, e = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, 0.0, ws)
     los[0] = lo
     his[0] = hi
     ks[0] = k
@@ -988,8 +1050,8 @@ def _integrate_time(response, v, a, z, t0, sv, sz, st, tol, lo, hi, abs_floor):
             if es[i] > es[j]:
                 j = i
         mid = 0.5 * (los[j] + his[j])
-        k1, e1 = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, los[j], mid, 0.0)
-        k2, e2 = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, mid, his[j], 0.0)
+        k1, e1 = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, los[j], mid, 0.0, ws)
+        k2, e2 = _gk_panel_time(response, v, a, z, t0, sv, sz, st, tol, mid, his[j], 0.0, ws)
         tot += k1 + k2 - ks[j]
         err += e1 + e2 - es[j]
         los[n] = mid
@@ -1012,10 +1074,11 @@ def _full_cdf_sorted(rt_sorted, response, v, a, z, t0, sv, sz, st, tol, out):
     the density over consecutive intervals starting at t0."""
     acc = 0.0
     prev = t0
+    ws = np.zeros(_WS_SIZE)
     for i in range(rt_sorted.shape[0]):
         r = rt_sorted[i]
         if r > prev:
-            acc += _integrate_time(response, v, a, z, t0, sv, sz, st, tol, prev, r, 1e-14)
+            acc += _integrate_time(response, v, a, z, t0, sv, sz, st, tol, prev, r, 1e-14, ws)
             prev = r
         out[i] = acc
 
@@ -1194,3 +1257,184 @@ def sf(rt, response, v, a, z=0.5, t0=0.0, sv=0.0, sz=0.0, st=0.0):
                     sv_ if sv_.shape[0] > 1 else sv_[0], sz_ if sz_.shape[0] > 1 else sz_[0])
     p_resp = np.where(resp_f == 1, pu, 1.0 - pu)
     return np.maximum(p_resp - c, 0.0).reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Full DDM, fast path: tensor-product Gauss-Kronrod over (start point, non-decision time)
+#
+# The start-point variable x and the non-decision variable y (both uniform on [0, 1]) are
+# integrated on a product of composite GK15 rules, nx panels in x and ny panels in y. The
+# estimates |I(K15 x K15) - I(G7 x K15)| and |I(K15 x K15) - I(K15 x G7)| of the error in each
+# direction (conservative: they measure the 7-point Gauss error, while the 15-point Kronrod
+# result is the one returned) must both fall below tol * I, else the offending direction's panel
+# count is doubled (up to 32). Sums are accumulated against a running maximum of the
+# log-integrand, so nothing overflows or underflows. The start-point node constants (sin, cos,
+# log) depend on the parameters only and are cached in the workspace across trials.
+# ---------------------------------------------------------------------------------------------
+
+_QMAX = 32 * 15  # nodes per direction at the finest level
+_WS_X = 7 * _QMAX  # per response: pos, wk, wg, w, log w, cos(pi w), log sin(pi w)
+_WS_KEY = 4  # per response: z, sz, nx, valid flag
+_WS_SIZE = 2 * (_WS_X + _WS_KEY) + 3 * _QMAX
+
+
+@nb.njit(cache=True)
+def _fill_nodes(npan, hi, pos, wk, wg):
+    """Composite GK15 nodes and weights on [0, hi] with npan equal panels."""
+    hw = 0.5 * hi / npan
+    m = 0
+    for p in range(npan):
+        c = (2 * p + 1) * hw
+        for i in range(15):
+            if i < 7:
+                j = i
+                xi = -_XGK[i]
+            elif i == 7:
+                j = 7
+                xi = 0.0
+            else:
+                j = 14 - i
+                xi = _XGK[j]
+            pos[m] = c + hw * xi
+            wk[m] = _WGK[j] * hw
+            if j == 7:
+                wg[m] = _WG[3] * hw
+            elif j % 2 == 1:
+                wg[m] = _WG[j // 2] * hw
+            else:
+                wg[m] = 0.0
+            m += 1
+
+
+@nb.njit(cache=True)
+def _x_table(ws, r, z, sz, nx):
+    """Offset of the cached start-point table of response frame r for (z, sz, nx)."""
+    kb = 2 * _WS_X + r * _WS_KEY
+    base = r * _WS_X
+    if ws[kb + 3] == 1.0 and ws[kb] == z and ws[kb + 1] == sz and ws[kb + 2] == nx:
+        return base
+    npt = 15 * nx
+    _fill_nodes(nx, 1.0, ws[base:base + npt], ws[base + _QMAX:base + _QMAX + npt],
+                ws[base + 2 * _QMAX:base + 2 * _QMAX + npt])
+    for m in range(npt):
+        w = z + sz * (ws[base + m] - 0.5)
+        w_, logw, c1, log_s1 = _wconst(w)
+        ws[base + 3 * _QMAX + m] = w_
+        ws[base + 4 * _QMAX + m] = logw
+        ws[base + 5 * _QMAX + m] = c1
+        ws[base + 6 * _QMAX + m] = log_s1
+    ws[kb] = z
+    ws[kb + 1] = sz
+    ws[kb + 2] = nx
+    ws[kb + 3] = 1.0
+    return base
+
+
+@nb.njit(cache=True)
+def _full_logpdf_ws(rt, response, v, a, z, t0, sv, sz, st, tol, ws):
+    """log density of the full DDM (any of sv, sz, st may be 0) using workspace ws."""
+    t_base = rt - t0
+    if not t_base > 0.0:
+        return _NEG_INF
+    r = 1 if response == 1 else 0
+    if r == 1:
+        v = -v
+        z = 1.0 - z
+    inv_a2 = 1.0 / (a * a)
+    log_a2 = 2.0 * math.log(a)
+    ymax = 1.0 if st == 0.0 else min(1.0, t_base / st)
+    ybase = 2 * (_WS_X + _WS_KEY)
+    nx = 1
+    ny = 1
+    while True:
+        if sz > 0.0:
+            xb = _x_table(ws, r, z, sz, nx)
+            nxn = 15 * nx
+        else:
+            nxn = 1
+            xb = -1
+        if st > 0.0:
+            nyn = 15 * ny
+            _fill_nodes(ny, ymax, ws[ybase:ybase + nyn], ws[ybase + _QMAX:ybase + _QMAX + nyn],
+                        ws[ybase + 2 * _QMAX:ybase + 2 * _QMAX + nyn])
+        else:
+            nyn = 1
+        wc0 = _wconst(z) if sz == 0.0 else (0.0, 0.0, 0.0, 0.0)
+        ref = _NEG_INF
+        skk = 0.0
+        sgk = 0.0
+        skg = 0.0
+        for iy in range(nyn):
+            if st > 0.0:
+                y = ws[ybase + iy]
+                wky = ws[ybase + _QMAX + iy]  # weights on [0, ymax] of the unit window
+                wgy = ws[ybase + 2 * _QMAX + iy]
+            else:
+                y = 0.0
+                wky = 1.0
+                wgy = 1.0
+            t = t_base - st * y
+            if not t > 0.0:
+                continue
+            u = t * inv_a2
+            s = 1.0 + sv * sv * t
+            ct = -log_a2 - 0.5 * math.log(s) - 0.5 * v * v * t / s
+            aw2 = 0.5 * a * a * sv * sv / s
+            bw = -a * v / s
+            for ix in range(nxn):
+                if xb >= 0:
+                    w = ws[xb + 3 * _QMAX + ix]
+                    wc = (w, ws[xb + 4 * _QMAX + ix], ws[xb + 5 * _QMAX + ix],
+                          ws[xb + 6 * _QMAX + ix])
+                    wkx = ws[xb + _QMAX + ix]
+                    wgx = ws[xb + 2 * _QMAX + ix]
+                else:
+                    wc = wc0
+                    w = z
+                    wkx = 1.0
+                    wgx = 1.0
+                lf = _log_g_c(u, wc) + ct + (aw2 * w + bw) * w
+                if lf > ref:
+                    if ref > _NEG_INF:
+                        sc = math.exp(ref - lf)
+                        skk *= sc
+                        sgk *= sc
+                        skg *= sc
+                    ref = lf
+                e = math.exp(lf - ref)
+                skk += wkx * wky * e
+                sgk += wgx * wky * e
+                skg += wkx * wgy * e
+        if not skk > 0.0:
+            return _NEG_INF
+        grow = False
+        if sz > 0.0 and abs(skk - sgk) > tol * skk and nx < 32:
+            nx *= 2
+            grow = True
+        if st > 0.0 and abs(skk - skg) > tol * skk and ny < 32:
+            ny *= 2
+            grow = True
+        if not grow:
+            return ref + math.log(skk)
+
+
+@nb.njit(cache=True, parallel=True)
+def _logpdf_full_array(rt, response, v, a, z, t0, sv, sz, st, tol, out):
+    """Full-DDM log densities; parameter arrays of length 1 or n; trials split into chunks, each
+    with its own workspace."""
+    n = rt.shape[0]
+    nv = 1 if v.shape[0] > 1 else 0
+    na = 1 if a.shape[0] > 1 else 0
+    nz = 1 if z.shape[0] > 1 else 0
+    nt = 1 if t0.shape[0] > 1 else 0
+    nsv = 1 if sv.shape[0] > 1 else 0
+    nsz = 1 if sz.shape[0] > 1 else 0
+    nst = 1 if st.shape[0] > 1 else 0
+    nchunk = min(n, 256)
+    for c in nb.prange(nchunk):
+        ws = np.zeros(_WS_SIZE)
+        lo = (c * n) // nchunk
+        hi = ((c + 1) * n) // nchunk
+        for i in range(lo, hi):
+            out[i] = _full_logpdf_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz],
+                                     t0[i * nt], sv[i * nsv], sz[i * nsz], st[i * nst], tol, ws)

@@ -203,16 +203,21 @@ def moments_point(args):
     else:
         x0, vv = (1 - z) * a, -v
 
+    if vv == 0:
+        vv = mp.mpf("1e-30")  # the transform's limit at v = 0, avoiding 0/0 at lam = 0
+
     def lt(lam):
         # E[exp(-lam T); exit at the boundary the process drifts towards with vv]
         r = mp.sqrt(vv * vv + 2 * lam)
         return mp.exp(vv * (a - x0)) * mp.sinh(x0 * r) / mp.sinh(a * r)
 
-    p = lt(0)
-    m1 = -mp.diff(lt, 0, 1) / p
-    m2 = mp.diff(lt, 0, 2) / p
-    m3 = -mp.diff(lt, 0, 3) / p
-    m4 = mp.diff(lt, 0, 4) / p
+    # the transform is analytic in lam (even in r); finite-difference steps to lam < 0 may
+    # leave rounding-level imaginary parts
+    p = mp.re(lt(0))
+    m1 = -mp.re(mp.diff(lt, 0, 1)) / p
+    m2 = mp.re(mp.diff(lt, 0, 2)) / p
+    m3 = -mp.re(mp.diff(lt, 0, 3)) / p
+    m4 = mp.re(mp.diff(lt, 0, 4)) / p
     return [float(p), float(m1), float(m2), float(m3), float(m4)]
 
 
