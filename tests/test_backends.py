@@ -13,6 +13,7 @@ CASES = [
     (sk.OrnsteinUhlenbeck(1.0, 0.5, 0.3, dim=2), None, 0.0, "euler_maruyama"),
     (sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 0.75, "euler_maruyama"),
     (sk.GeometricBrownianMotion(0.1, 0.4), None, 1.0, "milstein"),
+    (sk.BrownianMotion(0.5, 1.0, dim=3), sk.Boundaries(1.0, -1.0), 0.0, "euler_maruyama"),
 ]
 
 
@@ -25,6 +26,7 @@ def test_torch_matches_numba(sde, bounds, x0, method):
     np.testing.assert_allclose(b.states, a.states, rtol=1e-10, atol=1e-12)
     if bounds is not None:
         np.testing.assert_array_equal(b.boundary, a.boundary)
+        np.testing.assert_array_equal(b.component, a.component)
         np.testing.assert_allclose(b.first_passage_time, a.first_passage_time, rtol=1e-10)
 
 
@@ -34,6 +36,7 @@ cases = [
     (sk.OrnsteinUhlenbeck(1.0, 0.5, 0.3, dim=2), None, 0.0, "euler_maruyama"),
     (sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 0.75, "euler_maruyama"),
     (sk.GeometricBrownianMotion(0.1, 0.4), None, 1.0, "milstein"),
+    (sk.BrownianMotion(0.5, 1.0, dim=3), sk.Boundaries(1.0, -1.0), 0.0, "euler_maruyama"),
 ]
 for sde, bounds, x0, method in cases:
     kw = dict(dt=0.05, n_paths=40, seed=5, boundaries=bounds, method=method)
@@ -42,6 +45,7 @@ for sde, bounds, x0, method in cases:
     assert np.allclose(a.states, c.states, rtol=1e-12, atol=1e-14), sde
     if bounds is not None:
         assert np.array_equal(a.boundary, c.boundary)
+        assert np.array_equal(a.component, c.component)
         assert np.allclose(a.first_passage_time, c.first_passage_time, equal_nan=True)
 w = sk.WienerProcess(2, 0.5)
 print("ok")

@@ -284,3 +284,38 @@ def test_user_boundary_functions():
     np.testing.assert_allclose(sol.final[:, 0], levels, rtol=1e-12)
     states = sol.to_pandas("states")
     assert list(states.columns) == ["path", "time", "x"]
+
+
+def test_race_of_two_accumulators_against_inverse_gaussian_law():
+    from scipy import integrate, stats
+
+    v, a = np.array([1.0, 0.6]), 1.0
+    n = 200_000
+    import numba as nb
+
+    @nb.njit
+    def drift(t, x, p, out):
+        out[0] = p[0]
+        out[1] = p[1]
+
+    @nb.njit
+    def diffusion(t, x, p, out):
+        out[0] = 1.0
+        out[1] = 1.0
+
+    race = sk.SDE(drift, diffusion, dim=2, params=v)
+    sol = sk.solve(race, [0.0, 0.0], [0.0, 40.0], dt=1e-2, n_paths=n, seed=12, save="final",
+                   boundaries=sk.Boundaries(upper=a, lower=-np.inf))
+    assert np.all(sol.boundary == 1)
+    first = [stats.invgauss(mu=1 / (a * vi), scale=a**2) for vi in v]  # IG(a/v, a^2)
+    p_first, _ = integrate.quad(lambda t: first[0].pdf(t) * first[1].sf(t), 0, np.inf)
+    wins = (sol.component == 0).mean()
+    assert abs(wins - p_first) < 5 * np.sqrt(p_first * (1 - p_first) / n)
+    mean_rt, _ = integrate.quad(
+        lambda t: first[0].sf(t) * first[1].sf(t), 0, np.inf
+    )  # E[min] = integral of the joint survival
+    t = sol.first_passage_time
+    assert abs(t.mean() - mean_rt) < 5 * t.std() / np.sqrt(n)
+    winners = sol.final[np.arange(n), sol.component]
+    np.testing.assert_allclose(winners, a)
+    assert "component" in sol.to_pandas().columns

@@ -59,7 +59,7 @@ def run_in_chunks(problem, *, scheduler=None, progress=False, chunk_paths=None):
     n = problem.n_paths
     states = np.empty((n, problem.save_at.size, problem.sde.dim))
     fpt = np.empty(n)
-    hit = np.empty(n, dtype=np.int8)
+    hit = np.empty(n, dtype=np.int16)
     bounds = _bounds(n, chunk_paths)
     bar = tqdm(total=n, unit="path", disable=not progress, desc="sdekit.solve")
 

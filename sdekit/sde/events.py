@@ -1,5 +1,8 @@
 r"""Absorbing boundaries and first-passage times, with a Brownian-bridge crossing correction.
 
+Boundaries apply to one component or to several (a race: the first component to reach a boundary
+absorbs the path).
+
 A discretely monitored path misses every excursion past a boundary that starts and ends between
 two grid points, so plain Euler–Maruyama first-passage times are too late and too rare: the mean
 first-passage time of Brownian motion overshoots by O(sqrt(dt)). Within one step of length h the
@@ -103,7 +106,7 @@ def _linear_lower(t, q):
 
 
 class Boundaries:
-    """Absorbing upper and lower boundaries for a one-dimensional SDE.
+    """Absorbing upper and lower boundaries, applied to one or several components.
 
     Parameters
     ----------
@@ -112,6 +115,10 @@ class Boundaries:
         boundary parameters ``q``. Use ``numpy.inf`` / ``-numpy.inf`` for no boundary on a side.
     params : array_like, optional
         The parameters ``q`` passed to boundary functions.
+    components : int, (start, stop) or None
+        Which components of the state the boundaries apply to. None (default) means every
+        component: the path is absorbed when the first of them reaches a boundary, as in race
+        models of several accumulators. An int watches that component alone.
 
     Notes
     -----
@@ -120,7 +127,8 @@ class Boundaries:
     See the module documentation for the bridge correction of first-passage times.
     """
 
-    def __init__(self, upper=np.inf, lower=-np.inf, params=()):
+    def __init__(self, upper=np.inf, lower=-np.inf, params=(), components=None):
+        self.components = components
         upper_is_level = isinstance(upper, (int, float, np.floating, np.integer))
         lower_is_level = isinstance(lower, (int, float, np.floating, np.integer))
         if upper_is_level and lower_is_level:
@@ -144,10 +152,23 @@ class Boundaries:
     def linear(cls, upper0, lower0, upper_slope=0.0, lower_slope=0.0):
         """Boundaries moving linearly in time: b(t) = b0 + slope * t."""
         obj = cls.__new__(cls)
+        obj.components = None
         obj.upper, obj.lower = _linear_upper, _linear_lower
         obj.params = np.array([upper0, lower0, upper_slope, lower_slope], dtype=np.float64)
         obj.cacheable = True
         return obj
+
+    def watched(self, dim):
+        """The (start, stop) range of components the boundaries apply to in a ``dim``-D SDE."""
+        c = self.components
+        if c is None:
+            return 0, dim
+        if isinstance(c, (int, np.integer)):
+            c = (int(c), int(c) + 1)
+        start, stop = (int(v) for v in c)
+        if not 0 <= start < stop <= dim:
+            raise ValueError(f"boundary components {self.components!r} do not fit dim={dim}")
+        return start, stop
 
     def levels(self, t):
         """(upper, lower) at time(s) ``t``, evaluated in Python (for checks and plots)."""

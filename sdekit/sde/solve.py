@@ -76,6 +76,9 @@ class Solution:
         Time of absorption (NaN for paths still inside at the end); None without boundaries.
     boundary : ndarray of int8, shape (n_paths,) or None
         +1 upper boundary, -1 lower, 0 not absorbed; None without boundaries.
+    component : ndarray of int16, shape (n_paths,) or None
+        Which component was absorbed (-1 if none): for several accumulators racing to a
+        boundary, the winner. None without boundaries.
     seed : int
         The seed used (drawn at random when none was given), so every run can be repeated.
     method, backend : str
@@ -88,6 +91,7 @@ class Solution:
     states: np.ndarray
     first_passage_time: np.ndarray | None
     boundary: np.ndarray | None
+    component: np.ndarray | None
     seed: int
     method: str
     backend: str
@@ -110,7 +114,8 @@ class Solution:
         what : {"states", "first_passage"}, optional
             ``"states"``: one row per path and saved time with columns ``path``, ``time`` and
             ``x`` (or ``x0``, ``x1``, ... for several dimensions). ``"first_passage"``: one row per
-            path with ``path``, ``first_passage_time`` and ``boundary``. Defaults to
+            path with ``path``, ``first_passage_time``, ``boundary`` (and ``component`` for
+            several dimensions). Defaults to
             ``"first_passage"`` when boundaries were used.
         """
         import pandas as pd
@@ -120,9 +125,12 @@ class Solution:
         if what == "first_passage":
             if self.boundary is None:
                 raise ValueError("this solution has no boundaries, so no first-passage times")
-            return pd.DataFrame({"path": np.arange(self.n_paths),
-                                 "first_passage_time": self.first_passage_time,
-                                 "boundary": self.boundary})
+            frame = pd.DataFrame({"path": np.arange(self.n_paths),
+                                  "first_passage_time": self.first_passage_time,
+                                  "boundary": self.boundary})
+            if self.states.shape[2] > 1:
+                frame["component"] = self.component
+            return frame
         if what != "states":
             raise ValueError(f"what must be 'states' or 'first_passage', got {what!r}")
         n_paths, n_save, dim = self.states.shape
@@ -235,14 +243,15 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
     if boundaries is not None:
         if not isinstance(boundaries, Boundaries):
             raise TypeError("boundaries must be an sdekit Boundaries object")
-        if sde.dim != 1:
-            raise ValueError(f"absorbing boundaries need a 1-D SDE, this one has dim={sde.dim}")
+        start, stop = boundaries.watched(sde.dim)
         up, lo = boundaries.levels(grid[0])
-        outside = (x0[:, 0] >= up) | (x0[:, 0] <= lo)
+        watched = x0[:, start:stop]
+        outside = (watched >= up) | (watched <= lo)
         if np.any(outside):
+            row, col = np.argwhere(outside)[0]
             raise ValueError(
-                f"x0={x0[np.argmax(outside), 0]} does not lie strictly between the boundaries "
-                f"({lo}, {up}) at t={grid[0]}"
+                f"x0={watched[row, col]} (component {start + col}) does not lie strictly between "
+                f"the boundaries ({lo}, {up}) at t={grid[0]}"
             )
         q = np.ascontiguousarray(boundaries.params, dtype=np.float64)
     else:
@@ -337,6 +346,8 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     return Solution(
         times=grid[problem.save_at], states=states,
         first_passage_time=fpt if problem.bounded else None,
-        boundary=hit if problem.bounded else None, seed=problem.seed,
+        boundary=np.sign(hit).astype(np.int8) if problem.bounded else None,
+        component=(np.abs(hit) - 1).astype(np.int16) if problem.bounded else None,
+        seed=problem.seed,
         method=problem.scheme.name, backend=backend_name, n_steps=grid.size - 1,
     )

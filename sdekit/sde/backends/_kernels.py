@@ -25,9 +25,10 @@ from ._nrt import unmanaged
 
 # Names bound per specialization; defined here only so that linters know them.
 _drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None
-_bridge_variance = _absorb = None
+_bridge_variance = _absorb = _absorb_component = None
 _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
 _BOUNDED = True  # False compiles the boundary checks away
+_WATCH_START, _WATCH_STOP = 0, 1  # components that boundaries apply to
 
 __all__ = ["build_path_integrator", "build_absorb", "buffer_shapes"]
 
@@ -55,19 +56,19 @@ def _general_noise(g, dw, k):
     return total
 
 
-# -- variance of the first component's increment, for the bridge correction ----------------------
-def _vector_bridge_variance(g, h):
-    return g[0] * g[0] * h
+# -- variance of component k's increment over a step, for the bridge correction ------------------
+def _vector_bridge_variance(g, h, k):
+    return g[k] * g[k] * h
 
 
-def _matrix_bridge_variance(g, h):
+def _matrix_bridge_variance(g, h, k):
     total = 0.0
     for j in range(g.shape[1]):
-        total += g[0, j] * g[0, j]
+        total += g[k, j] * g[k, j]
     return total * h
 
 
-def _no_bridge_variance(g, h):
+def _no_bridge_variance(g, h, k):
     return 0.0
 
 
@@ -109,8 +110,10 @@ def _heun_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
 
 
 # -- absorption -----------------------------------------------------------------------------------
-def _absorb(t, h, x_start, x_end, variance, bridge, q, state):
-    """Did the step from x_start to x_end reach a boundary? Returns (side, state, time, level).
+def _absorb_component(t, h, x_start, x_end, variance, bridge, q, state):
+    """Did one component's step from x_start to x_end reach a boundary?
+
+    Returns (side, state, time, level).
 
     Without ``bridge`` only the end of the step is checked and a hit is dated at the step's end:
     the uncorrected scheme, kept for comparison.
@@ -152,11 +155,34 @@ def _absorb(t, h, x_start, x_end, variance, bridge, q, state):
     return side, state, t_hit, level
 
 
+def _absorb(t, h, x_start, x_end, g, bridge, q, state):
+    """Did any watched component reach a boundary during the step? The earliest crossing wins.
+
+    Returns (side, state, time, level, component). Each component's crossing law is its own
+    bridge's, exact for independent (diagonal) noise.
+    """
+    side = 0
+    t_hit = math.nan
+    level = 0.0
+    component = -1
+    for k in range(_WATCH_START, _WATCH_STOP):
+        side_k, state, t_k, level_k = _absorb_component(
+            t, h, x_start[k], x_end[k], _bridge_variance(g, h, k), bridge, q, state
+        )
+        if side_k != 0 and (side == 0 or t_k < t_hit):
+            side, t_hit, level, component = side_k, t_k, level_k, k
+    return side, state, t_hit, level, component
+
+
 def _integrate_path(
     path, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
-    x, f, g, gx, dw, xt, states, fpt, hit,
+    x, f, g, gx, dw, xt, xs, states, fpt, hit,
 ):
-    """Integrate path ``path`` over ``grid``, storing states at grid indices ``save_at``."""
+    """Integrate path ``path`` over ``grid``, storing states at grid indices ``save_at``.
+
+    ``hit[path]`` receives side * (component + 1): +/-1 for the upper/lower boundary of
+    component 0, +/-2 for component 1, and so on; 0 if the path was never absorbed.
+    """
     # A signed index: parallel loops may hand out unsigned ones, and mixing the two gives floats.
     i = np.int64(path)
     params = unmanaged(p[i if p.shape[0] > 1 else 0])
@@ -166,6 +192,7 @@ def _integrate_path(
     gx = unmanaged(gx)
     dw = unmanaged(dw)
     xt = unmanaged(xt)
+    xs = unmanaged(xs)
     grid = unmanaged(grid)
     sqrt_steps = unmanaged(sqrt_steps)
     save_at = unmanaged(save_at)
@@ -182,19 +209,20 @@ def _integrate_path(
             states[i, 0, k] = x[k]
         next_save = 1
     side = 0
+    component = -1
     t_hit = math.nan
     for step in range(grid.shape[0] - 1):
         t = grid[step]
         h = grid[step + 1] - t
         sqrt_h = sqrt_steps[step]  # precomputed: a square root per step costs as much as a draw
-        x_start = x[0]
+        if _BOUNDED:
+            for k in range(_WATCH_START, _WATCH_STOP):
+                xs[k] = x[k]
         state = _step(t, h, sqrt_h, x, params, f, g, gx, dw, xt, state)
         if _BOUNDED and bounded:
-            side, state, t_hit, level = _absorb(
-                t, h, x_start, x[0], _bridge_variance(g, h), bridge, q, state
-            )
+            side, state, t_hit, level, component = _absorb(t, h, xs, x, g, bridge, q, state)
             if side != 0:
-                x[0] = level
+                x[component] = level
         if next_save < n_save and save_at[next_save] == step + 1:
             for k in range(_DIM):
                 states[i, next_save, k] = x[k]
@@ -207,7 +235,7 @@ def _integrate_path(
             states[i, next_save, k] = x[k]
         next_save += 1
     fpt[i] = t_hit
-    hit[i] = side
+    hit[i] = side * (component + 1)
 
 
 # -- assembling one integrator --------------------------------------------------------------------
@@ -251,31 +279,43 @@ def build_path_integrator(sde, scheme, boundaries):
         **dims,
     }
     step = specialize(_STEP_TEMPLATES[scheme.name], bindings, cache=cache, inline="always")
-    if sde.noise == "none":
-        variance = _no_bridge_variance
-    elif sde.noise == "general":
-        variance = _matrix_bridge_variance
-    else:
-        variance = _vector_bridge_variance
     return specialize(
         _integrate_path,
         {
             "_step": step,
-            "_absorb": build_absorb(boundaries),
+            "_absorb": build_absorb(sde, boundaries),
             "_BOUNDED": boundaries is not None,
-            "_bridge_variance": specialize(variance, dims, cache=True),
+            "_WATCH_START": 0 if boundaries is None else boundaries.watched(sde.dim)[0],
+            "_WATCH_STOP": 0 if boundaries is None else boundaries.watched(sde.dim)[1],
             **dims,
         },
         cache=cache,
     )
 
 
-def build_absorb(boundaries):
-    """The absorption test specialized to these boundaries (None: a test that never fires)."""
+def build_absorb(sde, boundaries):
+    """The absorption test specialized to this SDE's noise and these boundaries.
+
+    With ``boundaries=None`` the test never fires (and is compiled away by the kernels).
+    """
+    if sde.noise == "none":
+        variance = _no_bridge_variance
+    elif sde.noise == "general":
+        variance = _matrix_bridge_variance
+    else:
+        variance = _vector_bridge_variance
     if boundaries is None:
-        return specialize(_absorb, {"_upper": _never, "_lower": _never}, cache=True)
-    return specialize(_absorb, {"_upper": boundaries.upper, "_lower": boundaries.lower},
-                      cache=boundaries.cacheable)
+        bounds = {"_upper": _never, "_lower": _never, "_WATCH_START": 0, "_WATCH_STOP": 0}
+        cache = True
+    else:
+        start, stop = boundaries.watched(sde.dim)
+        bounds = {"_upper": boundaries.upper, "_lower": boundaries.lower,
+                  "_WATCH_START": start, "_WATCH_STOP": stop}
+        cache = boundaries.cacheable
+    component = specialize(_absorb_component, bounds, cache=cache)
+    return specialize(_absorb, {"_absorb_component": component,
+                                "_bridge_variance": specialize(variance, {}, cache=True),
+                                **bounds}, cache=cache)
 
 
 def _never_template(t, q):
@@ -286,9 +326,9 @@ _never = specialize(_never_template, {}, cache=True)
 
 
 def buffer_shapes(sde):
-    """Shapes of the per-path scratch buffers (x, f, g, gx, dw, xt)."""
+    """Shapes of the per-path scratch buffers: state-sized, diffusion, noise increments."""
     d = sde.dim
     g_shape = (d, sde.noise_dim) if sde.noise == "general" else (d,)
-    return (d,), (d,), g_shape, (d,), (max(sde.noise_dim, 1),), (d,)
+    return (d,), g_shape, (max(sde.noise_dim, 1),)
 
 

@@ -26,9 +26,10 @@ def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, 
         gx = _new_x()
         dw = _new_dw()
         xt = _new_x()
+        xs = _new_x()
         _integrate_path(
             i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
-            x, f, g, gx, dw, xt, states, fpt, hit,
+            x, f, g, gx, dw, xt, xs, states, fpt, hit,
         )
 
 
@@ -49,7 +50,7 @@ def kernel_for(sde, scheme, boundaries):
     if kernel is None:
         integrator = build_path_integrator(sde, scheme, boundaries)
         inlined = specialize(integrator, {}, cache=False, inline="always")
-        x_shape, _, g_shape, _, dw_shape, _ = buffer_shapes(sde)
+        x_shape, g_shape, dw_shape = buffer_shapes(sde)
         cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
         kernel = specialize(
             _cpu_kernel,
@@ -68,6 +69,6 @@ def run(problem):
     kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries)
     states = np.empty((problem.n_paths, problem.save_at.size, problem.sde.dim))
     fpt = np.empty(problem.n_paths)
-    hit = np.empty(problem.n_paths, dtype=np.int8)
+    hit = np.empty(problem.n_paths, dtype=np.int16)
     kernel(*problem.kernel_inputs(), states, fpt, hit)
     return states, fpt, hit

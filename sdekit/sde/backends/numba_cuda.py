@@ -85,9 +85,10 @@ def _cuda_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded,
         gx = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
         dw = cuda.local.array(_DW_SHAPE, float64)  # noqa: F821
         xt = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
+        xs = cuda.local.array(_X_SHAPE, float64)  # noqa: F821
         _integrate_path(
             i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
-            x, f, g, gx, dw, xt, states, fpt, hit,
+            x, f, g, gx, dw, xt, xs, states, fpt, hit,
         )
 
 
@@ -102,7 +103,7 @@ def kernel_for(sde, scheme, boundaries):
         from numba import float64
 
         integrator = to_cuda(build_path_integrator(sde, scheme, boundaries))
-        x_shape, _, g_shape, _, dw_shape, _ = buffer_shapes(sde)
+        x_shape, g_shape, dw_shape = buffer_shapes(sde)
         kernel = specialize(
             _cuda_kernel,
             {"_integrate_path": integrator, "_X_SHAPE": x_shape, "_G_SHAPE": g_shape,
@@ -125,7 +126,7 @@ def run(problem):
     n = problem.n_paths
     states = cuda.device_array((n, problem.save_at.size, problem.sde.dim))
     fpt = cuda.device_array(n)
-    hit = cuda.device_array(n, dtype=np.int8)
+    hit = cuda.device_array(n, dtype=np.int16)
     blocks = (n + _THREADS_PER_BLOCK - 1) // _THREADS_PER_BLOCK
     with warnings.catch_warnings(), np.errstate(over="ignore"):
         # The simulator runs the uint64 generator arithmetic in NumPy scalars, which warn on the

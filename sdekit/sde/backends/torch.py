@@ -61,16 +61,16 @@ def _draw_normals(states, alive, out):
 _absorb = None  # bound per specialization: the kernels' own absorption test
 
 
-def _absorb_batch_template(states, alive, t, h, x_start, x_end, variance, bridge, q, side,
-                           t_hit, level):
+def _absorb_batch_template(states, alive, t, h, x_start, x_end, g, bridge, q, hit, t_hit,
+                           level):
     """The kernels' absorption test applied to every live path (same draws, same order)."""
     for i in nb.prange(x_start.shape[0]):
         if not alive[i]:
             continue
         s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        hit, s, when, where = _absorb(t, h, x_start[i], x_end[i], variance[i], bridge, q, s)
-        if hit != 0:
-            side[i] = hit
+        side, s, when, where, component = _absorb(t, h, x_start[i], x_end[i], g[i], bridge, q, s)
+        if side != 0:
+            hit[i] = side * (component + 1)
             t_hit[i] = when
             level[i] = where
         for k in range(4):
@@ -80,11 +80,12 @@ def _absorb_batch_template(states, alive, t, h, x_start, x_end, variance, bridge
 _absorb_batches = {}
 
 
-def _absorb_batch(boundaries):
-    key = (id(boundaries.upper), id(boundaries.lower))
+def _absorb_batch(sde, boundaries):
+    key = (id(boundaries.upper), id(boundaries.lower), sde.noise, sde.dim,
+           boundaries.watched(sde.dim))
     if key not in _absorb_batches:
         _absorb_batches[key] = (
-            specialize(_absorb_batch_template, {"_absorb": build_absorb(boundaries)},
+            specialize(_absorb_batch_template, {"_absorb": build_absorb(sde, boundaries)},
                        cache=boundaries.cacheable, parallel=True),
             boundaries,
         )
@@ -131,25 +132,25 @@ def run(problem):
     draws = np.zeros((n, m if scheme.name == "euler_maruyama" else dim))
     states = np.empty((n, problem.save_at.size, dim))
     fpt = np.full(n, np.nan)
-    side = np.zeros(n, dtype=np.int8)
+    hit = np.zeros(n, dtype=np.int16)
     grid, save_at = problem.grid, problem.save_at
     next_save = 0
     if save_at[0] == 0:
         states[:, 0] = x.cpu().numpy()
         next_save = 1
-    boundaries, q = problem.boundaries, problem.boundary_params
+    boundaries = problem.boundaries
     alive_t = torch.ones(n, 1, dtype=torch.bool, device=device)
     with torch.no_grad():
         for step in range(grid.size - 1):
             t = float(grid[step])
             h = float(grid[step + 1] - t)
-            x_start = x[:, 0].cpu().numpy() if boundaries is not None else None
+            x_start = x.cpu().numpy() if boundaries is not None else None
             x_new, g = _step(scheme.name, sde, coef, x, t, h, streams, alive, draws, torch,
                              device)
             x = torch.where(alive_t, x_new, x)
             if boundaries is not None:
-                x, alive_t = _absorb_step(problem, t, h, x, x_start, g, streams, alive, side, fpt,
-                                     torch, device, q)
+                x, alive_t = _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit,
+                                          fpt, torch, device)
             if next_save < save_at.size and save_at[next_save] == step + 1:
                 states[:, next_save] = x.cpu().numpy()
                 next_save += 1
@@ -158,7 +159,7 @@ def run(problem):
     while next_save < save_at.size:
         states[:, next_save] = x.cpu().numpy()
         next_save += 1
-    return states, fpt, side
+    return states, fpt, hit
 
 
 def _noise_term(sde, g, dw, torch):
@@ -184,22 +185,23 @@ def _step(name, sde, coef, x, t, h, streams, alive, draws, torch, device):
     return euler_maruyama_update.py_func(x, f, _noise_term(sde, g, dw, torch), h), g
 
 
-def _absorb_step(problem, t, h, x, x_start, g, streams, alive, side, fpt, torch, device, q):
-    x_end = x[:, 0].cpu().numpy()
+def _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit, fpt, torch, device):
+    x_end = x.cpu().numpy()
     if g is None:
-        variance = np.zeros(x_end.size)
+        g_np = np.zeros_like(x_end)
     else:
-        g0 = g[:, 0, :] if g.dim() == 3 else g[:, 0]
-        variance = ((g0**2).sum(-1) if g0.dim() == 2 else g0**2).cpu().numpy() * h
-    level = np.zeros(x_end.size)
-    before = side.copy()
-    _absorb_batch(problem.boundaries)(streams, alive, t, h, x_start, x_end,
-                                      np.broadcast_to(variance, x_end.shape).copy(),
-                                      problem.bridge, q, side, fpt, level)
-    newly = side != before
-    if newly.any():
-        x_np = x.cpu().numpy().copy()
-        x_np[newly, 0] = level[newly]
-        x = torch.as_tensor(x_np, device=device)
-        alive &= ~newly
+        g_np = np.ascontiguousarray(torch.broadcast_to(g, (*x.shape, *g.shape[2:]))
+                                    .cpu().numpy())
+    level = np.zeros(x_end.shape[0])
+    before = hit.copy()
+    _absorb_batch(problem.sde, problem.boundaries)(
+        streams, alive, t, h, x_start, x_end, g_np, problem.bridge,
+        problem.boundary_params, hit, fpt, level,
+    )
+    newly = np.flatnonzero(hit != before)
+    if newly.size:
+        x_end = x_end.copy()
+        x_end[newly, np.abs(hit[newly]) - 1] = level[newly]
+        x = torch.as_tensor(x_end, device=device)
+        alive[newly] = False
     return x, torch.as_tensor(alive, device=device).unsqueeze(1)
