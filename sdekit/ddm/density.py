@@ -433,11 +433,20 @@ def _lower_cdf(t, v, a, w):
     p = _prob_lower(v, a, w)
     if not t > 0.0:
         return 0.0, p
+    # Each tail from the series that gives it to full relative precision: the small-time series
+    # for the CDF, the large-time series for the survival function; whichever is the larger
+    # half is then the difference from p.
     if t / (a * a) < _U_SWITCH:
         f = min(_lower_cdf_small(t, v, a, w), p)
-        return f, p - f
+        if f <= 0.5 * p:
+            return f, p - f
+        s = min(_lower_sf_large(t, v, a, w), p)
+        return p - s, s
     s = min(_lower_sf_large(t, v, a, w), p)
-    return p - s, s
+    if s <= 0.5 * p:
+        return p - s, s
+    f = min(_lower_cdf_small(t, v, a, w), p)
+    return f, p - f
 
 
 @nb.njit(cache=True)
