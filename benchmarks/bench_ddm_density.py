@@ -30,6 +30,7 @@ import numpy as np
 
 from sdekit.ddm import density as D
 from sdekit.ddm.sampling import _mean_dec, sample_ddm
+from sdekit.sde.random import next_normal, seed_state
 
 
 def _best(f, repeats=7, min_time=0.2):
@@ -65,8 +66,6 @@ def _import_wfpt():
 def _euler_ddm(seed, v, a, z, t0, dt, rt, resp):
     """Hand-written Euler-Maruyama DDM on sdekit's per-trial streams (the baseline that exact
     sampling replaces)."""
-    from sdekit.sde.random import next_normal, seed_state
-
     sq = math.sqrt(dt)
     for i in numba.prange(rt.shape[0]):
         state = seed_state(seed, i)

@@ -395,7 +395,11 @@ def _lower_cdf_small(t, v, a, w):
 
 @nb.njit(cache=True)
 def _lower_sf_large(t, v, a, w):
-    """P(T > t, lower) by the large-time series (Feller)."""
+    """(P(T > t, lower), condition number) by the large-time series (Feller).
+
+    The condition number is sum |terms| / |sum|: with a strong drift towards the boundary and a
+    small normalised time the terms cancel heavily, and the caller then prefers ``p - F``.
+    """
     s1, c1 = _large_time_setup(w)
     h = _HALF_PI2 * t / (a * a)
     va2 = v * v * a * a
@@ -403,6 +407,7 @@ def _lower_sf_large(t, v, a, w):
     lead = 2.0 * _PI * s1 / (va2 + pi2)
     log_pref = -v * a * w - 0.5 * v * v * t - h
     corr = 0.0
+    acorr = 0.0
     if 3.0 * h < _LOG_2_OVER_DELTA + 4.0 * _LOGK[1]:
         q = math.exp(-h)
         q2 = q * q
@@ -413,7 +418,9 @@ def _lower_sf_large(t, v, a, w):
         k = 2
         while True:
             p *= r
-            corr += k * um1 * p * (va2 + pi2) / (va2 + k * k * pi2)
+            term = k * um1 * p * (va2 + pi2) / (va2 + k * k * pi2)
+            corr += term
+            acorr += abs(term)
             k += 1
             if (k * k - 1.0) * h >= _LOG_2_OVER_DELTA + 4.0 * _LOGK[k - 1]:
                 break
@@ -423,8 +430,8 @@ def _lower_sf_large(t, v, a, w):
             um1 = nxt
     val = 1.0 + corr
     if val <= 0.0:
-        return 0.0
-    return math.exp(log_pref + math.log(lead * val))
+        return 0.0, math.inf
+    return math.exp(log_pref + math.log(lead * val)), (1.0 + acorr) / val
 
 
 @nb.njit(cache=True)
@@ -433,16 +440,20 @@ def _lower_cdf(t, v, a, w):
     p = _prob_lower(v, a, w)
     if not t > 0.0:
         return 0.0, p
-    # Each tail from the series that gives it to full relative precision: the small-time series
-    # for the CDF, the large-time series for the survival function; whichever is the larger
-    # half is then the difference from p.
+    # Each tail from the series that gives it to full relative precision where possible: the
+    # small-time series for the CDF, the large-time series for the survival function, unless
+    # the latter's cancellation (condition number kappa) would cost more than p - F does.
     if t / (a * a) < _U_SWITCH:
         f = min(_lower_cdf_small(t, v, a, w), p)
         if f <= 0.5 * p:
             return f, p - f
-        s = min(_lower_sf_large(t, v, a, w), p)
+        s, kappa = _lower_sf_large(t, v, a, w)
+        if kappa * s > p:
+            return f, p - f
+        s = min(s, p)
         return p - s, s
-    s = min(_lower_sf_large(t, v, a, w), p)
+    s, kappa = _lower_sf_large(t, v, a, w)
+    s = min(s, p)
     if s <= 0.5 * p:
         return p - s, s
     f = min(_lower_cdf_small(t, v, a, w), p)
