@@ -35,7 +35,12 @@ import numpy as np
 
 from .random import next_normal, next_uniform
 
-__all__ = ["Boundaries", "crossing_probability", "bridge_crossing_fraction"]
+__all__ = [
+    "Boundaries",
+    "crossing_probability",
+    "crossing_negligible",
+    "bridge_crossing_fraction",
+]
 
 # exp(-40) ~ 4e-18: below this the crossing test is skipped and draws no uniform.
 _NEGLIGIBLE_EXPONENT = 40.0
@@ -46,16 +51,23 @@ def crossing_probability(d0, d1, variance):
     """Probability that a Brownian bridge crossed a (linearly moving) boundary within a step.
 
     ``d0`` and ``d1`` are the distances to the boundary at the two ends (positive inside),
-    ``variance`` is g^2 h. Returns 1 when the end lies on or beyond the boundary.
+    ``variance`` is g^2 h. Returns 1 when the end lies on or beyond the boundary, and exactly 0
+    when the probability is below exp(-40) (see :func:`crossing_negligible`).
     """
     if d1 <= 0.0 or d0 <= 0.0:
         return 1.0
-    if variance <= 0.0:
+    if crossing_negligible(d0, d1, variance):
         return 0.0
-    exponent = 2.0 * d0 * d1 / variance
-    if exponent > _NEGLIGIBLE_EXPONENT:
-        return 0.0
-    return math.exp(-exponent)
+    return math.exp(-2.0 * d0 * d1 / variance)
+
+
+@nb.njit(cache=True)
+def crossing_negligible(d0, d1, variance):
+    """Whether a step with both ends inside (d0, d1 > 0) crossed with probability < exp(-40).
+
+    Written without a division because the kernels ask it every step; true for zero variance.
+    """
+    return not 2.0 * d0 * d1 < _NEGLIGIBLE_EXPONENT * variance
 
 
 @nb.njit(cache=True)

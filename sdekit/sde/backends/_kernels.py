@@ -18,14 +18,14 @@ import math
 import numpy as np
 
 from .._specialize import specialize
-from ..events import bridge_crossing_fraction, crossing_probability
+from ..events import bridge_crossing_fraction, crossing_negligible, crossing_probability
 from ..random import next_normal, next_uniform, seed_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._nrt import unmanaged
 
 # Names bound per specialization; defined here only so that linters know them.
 _drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None
-_bridge_variance = _absorb = _absorb_component = None
+_bridge_variance = _absorb = _absorb_component = _may_cross = None
 _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
 _BOUNDED = True  # False compiles the boundary checks away
 _WATCH_START, _WATCH_STOP = 0, 1  # components that boundaries apply to
@@ -155,6 +155,31 @@ def _absorb_component(t, h, x_start, x_end, variance, bridge, q, state):
     return side, state, t_hit, level
 
 
+def _may_cross(t, h, x_start, x_end, g, bridge, q):
+    """Cheap test run every step: could any watched component have reached a boundary?
+
+    False exactly when :func:`_absorb` would find nothing and draw nothing, so the kernels call
+    the (large, rarely needed) absorption test only near a boundary.
+    """
+    t_end = t + h
+    upper0 = _upper(t, q)
+    upper1 = _upper(t_end, q)
+    lower0 = _lower(t, q)
+    lower1 = _lower(t_end, q)
+    for k in range(_WATCH_START, _WATCH_STOP):
+        variance = _bridge_variance(g, h, k) if bridge else 0.0
+        up0 = upper0 - x_start[k]
+        up1 = upper1 - x_end[k]
+        lo0 = x_start[k] - lower0
+        lo1 = x_end[k] - lower1
+        if up0 <= 0.0 or up1 <= 0.0 or lo0 <= 0.0 or lo1 <= 0.0:
+            return True
+        if not (crossing_negligible(up0, up1, variance)
+                and crossing_negligible(lo0, lo1, variance)):
+            return True
+    return False
+
+
 def _absorb(t, h, x_start, x_end, g, bridge, q, state):
     """Did any watched component reach a boundary during the step? The earliest crossing wins.
 
@@ -219,10 +244,13 @@ def _integrate_path(
             for k in range(_WATCH_START, _WATCH_STOP):
                 xs[k] = x[k]
         state = _step(t, h, sqrt_h, x, params, f, g, gx, dw, xt, state)
-        if _BOUNDED and bounded:
+        if _BOUNDED and bounded and _may_cross(t, h, xs, x, g, bridge, q):
             side, state, t_hit, level, component = _absorb(t, h, xs, x, g, bridge, q, state)
             if side != 0:
-                x[component] = level
+                # Constant indices only: a variable index would keep x out of registers.
+                for k in range(_WATCH_START, _WATCH_STOP):
+                    if k == component:
+                        x[k] = level
         if next_save < n_save and save_at[next_save] == step + 1:
             for k in range(_DIM):
                 states[i, next_save, k] = x[k]
@@ -268,6 +296,7 @@ def build_path_integrator(sde, scheme, boundaries):
     retargets it to the GPU.
     """
     cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
+    may_cross, absorb = build_absorb(sde, boundaries)
     noise = _NOISE_TEMPLATES[sde.noise]
     dims = {"_DIM": sde.dim, "_NOISE_DIM": max(sde.noise_dim, 1)}
     bindings = {
@@ -283,7 +312,8 @@ def build_path_integrator(sde, scheme, boundaries):
         _integrate_path,
         {
             "_step": step,
-            "_absorb": build_absorb(sde, boundaries),
+            "_may_cross": may_cross,
+            "_absorb": absorb,
             "_BOUNDED": boundaries is not None,
             "_WATCH_START": 0 if boundaries is None else boundaries.watched(sde.dim)[0],
             "_WATCH_STOP": 0 if boundaries is None else boundaries.watched(sde.dim)[1],
@@ -294,9 +324,10 @@ def build_path_integrator(sde, scheme, boundaries):
 
 
 def build_absorb(sde, boundaries):
-    """The absorption test specialized to this SDE's noise and these boundaries.
+    """The absorption tests specialized to this SDE's noise and these boundaries.
 
-    With ``boundaries=None`` the test never fires (and is compiled away by the kernels).
+    Returns ``(may_cross, absorb)``: the cheap per-step test and the full one. With
+    ``boundaries=None`` the tests never fire (and are compiled away by the kernels).
     """
     if sde.noise == "none":
         variance = _no_bridge_variance
@@ -309,13 +340,19 @@ def build_absorb(sde, boundaries):
         cache = True
     else:
         start, stop = boundaries.watched(sde.dim)
-        bounds = {"_upper": boundaries.upper, "_lower": boundaries.lower,
-                  "_WATCH_START": start, "_WATCH_STOP": stop}
         cache = boundaries.cacheable
+        bounds = {"_upper": specialize(boundaries.upper, {}, cache=cache, inline="always"),
+                  "_lower": specialize(boundaries.lower, {}, cache=cache, inline="always"),
+                  "_WATCH_START": start, "_WATCH_STOP": stop}
+    # Everything inlined: an array handed to a real call would have to live in memory, and the
+    # kernels keep small state arrays in registers.
     component = specialize(_absorb_component, bounds, cache=cache)
-    return specialize(_absorb, {"_absorb_component": component,
-                                "_bridge_variance": specialize(variance, {}, cache=True),
-                                **bounds}, cache=cache)
+    variance = specialize(variance, {}, cache=True, inline="always")
+    may_cross = specialize(_may_cross, {"_bridge_variance": variance, **bounds}, cache=cache,
+                           inline="always")
+    absorb = specialize(_absorb, {"_absorb_component": component, "_bridge_variance": variance,
+                                  **bounds}, cache=cache, inline="always")
+    return may_cross, absorb
 
 
 def _never_template(t, q):

@@ -13,24 +13,31 @@ __all__ = ["run"]
 
 # Bound per specialization.
 _integrate_path = None
-_new_x = _new_g = _new_dw = None
+_new_x = _new_g = _new_dw = _path_on_stack = None
+
+
+def _path_on_stack(i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
+                   states, fpt, hit):
+    # Scratch on the stack, and the integrator inlined here: small arrays then live in
+    # registers. (Inlining into the prange body itself trips Numba's parfor analysis.)
+    x = _new_x()
+    f = _new_x()
+    g = _new_g()
+    gx = _new_x()
+    dw = _new_dw()
+    xt = _new_x()
+    xs = _new_x()
+    _integrate_path(
+        i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
+        x, f, g, gx, dw, xt, xs, states, fpt, hit,
+    )
 
 
 def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
                 states, fpt, hit):
     for i in nb.prange(states.shape[0]):
-        # Scratch on the stack: with the integrator inlined, small ones live in registers.
-        x = _new_x()
-        f = _new_x()
-        g = _new_g()
-        gx = _new_x()
-        dw = _new_dw()
-        xt = _new_x()
-        xs = _new_x()
-        _integrate_path(
-            i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
-            x, f, g, gx, dw, xt, xs, states, fpt, hit,
-        )
+        _path_on_stack(i, x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, bridge,
+                       states, fpt, hit)
 
 
 _compiled = {}
@@ -52,12 +59,13 @@ def kernel_for(sde, scheme, boundaries):
         inlined = specialize(integrator, {}, cache=False, inline="always")
         x_shape, g_shape, dw_shape = buffer_shapes(sde)
         cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
-        kernel = specialize(
-            _cpu_kernel,
+        path = specialize(
+            _path_on_stack,
             {"_integrate_path": inlined, "_new_x": stack_array(x_shape),
              "_new_g": stack_array(g_shape), "_new_dw": stack_array(dw_shape)},
-            cache=cache, parallel=True,
+            cache=cache,
         )
+        kernel = specialize(_cpu_kernel, {"_path_on_stack": path}, cache=cache, parallel=True)
         _compiled[key] = (kernel, sde, boundaries)  # keep the functions alive: ids stay unique
     else:
         kernel = kernel[0]

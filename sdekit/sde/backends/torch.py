@@ -85,7 +85,10 @@ def _absorb_batch(sde, boundaries):
            boundaries.watched(sde.dim))
     if key not in _absorb_batches:
         _absorb_batches[key] = (
-            specialize(_absorb_batch_template, {"_absorb": build_absorb(sde, boundaries)},
+            # A called (not inlined) copy: inlining into a prange body trips Numba's parfor pass.
+            specialize(_absorb_batch_template,
+                       {"_absorb": specialize(build_absorb(sde, boundaries)[1], {},
+                                              cache=boundaries.cacheable)},
                        cache=boundaries.cacheable, parallel=True),
             boundaries,
         )
