@@ -63,3 +63,18 @@ def test_bad_seed():
         with pytest.raises(ValueError, match="seed"):
             rnd.check_seed(bad)
     assert 0 <= rnd.check_seed(None) < 2**64
+
+
+def test_streams_continue_each_path_and_skip_inactive_ones():
+    full = rnd.normals(4, 6, 5)
+    streams = rnd.Streams(4, 6)
+    first = streams.normals(2)
+    active = np.array([True, False, True, True, False, True])
+    second = streams.normals(3, active=active)
+    np.testing.assert_array_equal(first, full[:, :2])
+    np.testing.assert_array_equal(second[active], full[active, 2:5])
+    assert np.all(second[~active] == 0)
+    third = streams.normals(1)  # inactive paths resume where they stopped
+    np.testing.assert_array_equal(third[~active, 0], full[~active, 2])
+    u = rnd.Streams(4, 6, first_path=2).uniforms(3)
+    np.testing.assert_array_equal(u, rnd.uniforms(4, 4, 3, first_path=2))

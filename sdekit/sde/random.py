@@ -20,6 +20,7 @@ import numba as nb
 import numpy as np
 
 __all__ = [
+    "Streams",
     "check_seed",
     "normals",
     "uniforms",
@@ -175,6 +176,88 @@ def _fill_uniforms(seed, first_path, out):
         state = seed_state(seed, first_path + i)
         for j in range(out.shape[1]):
             state, out[i, j] = next_uniform(state)
+
+
+@nb.njit(cache=True, parallel=True)
+def _seed_states(seed, first_path, n):
+    states = np.empty((n, 4), dtype=np.uint64)
+    for i in nb.prange(n):
+        s = seed_state(seed, first_path + i)
+        for k in range(4):
+            states[i, k] = s[k]
+    return states
+
+
+@nb.njit(cache=True, parallel=True)
+def _advance_normals(states, active, out):
+    for i in nb.prange(out.shape[0]):
+        if not active[i]:
+            continue
+        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
+        for j in range(out.shape[1]):
+            s, out[i, j] = next_normal(s)
+        for k in range(4):
+            states[i, k] = s[k]
+
+
+@nb.njit(cache=True, parallel=True)
+def _advance_uniforms(states, active, out):
+    for i in nb.prange(out.shape[0]):
+        if not active[i]:
+            continue
+        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
+        for j in range(out.shape[1]):
+            s, out[i, j] = next_uniform(s)
+        for k in range(4):
+            states[i, k] = s[k]
+
+
+class Streams:
+    """The per-path streams of ``n_paths`` paths, drawn step by step from Python.
+
+    For loops written in NumPy or torch (a batched backend, a sampler) that must consume exactly
+    the draws a compiled kernel would: path i's k-th draw is the same whichever code takes it.
+
+    Parameters
+    ----------
+    seed : int
+    n_paths : int
+    first_path : int, optional
+        Index of the first path (for chunks of a larger family).
+
+    Examples
+    --------
+    >>> streams = Streams(seed=1, n_paths=4)
+    >>> z = streams.normals(2)          # shape (4, 2); the next call continues each stream
+    """
+
+    def __init__(self, seed, n_paths, first_path=0):
+        self.seed = check_seed(seed)
+        self.states = _seed_states(np.uint64(self.seed), np.int64(first_path), int(n_paths))
+        self._all = np.ones(int(n_paths), dtype=np.bool_)
+
+    @property
+    def n_paths(self):
+        return self.states.shape[0]
+
+    def _draw(self, advance, n_draws, active, out):
+        if out is None:
+            out = np.zeros((self.n_paths, int(n_draws)))
+        active = self._all if active is None else np.ascontiguousarray(active, dtype=np.bool_)
+        advance(self.states, active, out)
+        return out
+
+    def normals(self, n_draws=1, active=None, out=None):
+        """The next ``n_draws`` standard normals of each path, shape (n_paths, n_draws).
+
+        Paths where ``active`` is False draw nothing (their rows of ``out`` are left as they
+        are, zeros for a new array) and their streams do not advance.
+        """
+        return self._draw(_advance_normals, n_draws, active, out)
+
+    def uniforms(self, n_draws=1, active=None, out=None):
+        """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
+        return self._draw(_advance_uniforms, n_draws, active, out)
 
 
 def check_seed(seed) -> int:

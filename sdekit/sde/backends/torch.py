@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from .._specialize import specialize
-from ..random import next_normal, seed_state
+from ..random import Streams
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._kernels import build_absorb
 
@@ -34,28 +34,6 @@ def _torch():
             "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
         ) from exc
     return torch
-
-
-@nb.njit(cache=True, parallel=True)
-def _seed_streams(seed, first_path, n):
-    states = np.empty((n, 4), dtype=np.uint64)
-    for i in nb.prange(n):
-        s = seed_state(seed, first_path + i)
-        for k in range(4):
-            states[i, k] = s[k]
-    return states
-
-
-@nb.njit(cache=True, parallel=True)
-def _draw_normals(states, alive, out):
-    for i in nb.prange(out.shape[0]):
-        if not alive[i]:
-            continue
-        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        for j in range(out.shape[1]):
-            s, out[i, j] = next_normal(s)
-        for k in range(4):
-            states[i, k] = s[k]
 
 
 _absorb = None  # bound per specialization: the kernels' own absorption test
@@ -130,7 +108,7 @@ def run(problem):
     coef = _Coefficients(sde, problem.params, torch, device)
     x = torch.as_tensor(np.broadcast_to(problem.x0, (n, dim)).copy(), dtype=torch.float64,
                         device=device)
-    streams = _seed_streams(np.uint64(problem.seed), np.int64(problem.first_path), n)
+    streams = Streams(problem.seed, n, problem.first_path)
     alive = np.ones(n, dtype=np.bool_)
     draws = np.zeros((n, m if scheme.name == "euler_maruyama" else dim))
     states = np.empty((n, problem.save_at.size, dim))
@@ -180,7 +158,7 @@ def _step(name, sde, coef, x, t, h, streams, alive, draws, torch, device):
         x_pred = heun_predictor.py_func(x, f, h)
         return heun_update.py_func(x, f, coef.drift(t + h, x_pred, coef.p), h), None
     g = coef.diffusion(t, x, coef.p)
-    _draw_normals(streams, alive, draws)
+    streams.normals(active=alive, out=draws)
     dw = torch.as_tensor(draws, device=device) * math.sqrt(h)
     if name == "milstein":
         gx = coef.diffusion_dx(t, x, coef.p)
@@ -198,7 +176,7 @@ def _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit, fpt, torch, 
     level = np.zeros(x_end.shape[0])
     before = hit.copy()
     _absorb_batch(problem.sde, problem.boundaries)(
-        streams, alive, t, h, x_start, x_end, g_np, problem.bridge,
+        streams.states, alive, t, h, x_start, x_end, g_np, problem.bridge,
         problem.boundary_params, hit, fpt, level,
     )
     newly = np.flatnonzero(hit != before)
