@@ -1,0 +1,378 @@
+"""Drawing samples from a score model: one function, several methods.
+
+================== ==================================================== ====================
+method             what one step does                                   score evals per step
+================== ==================================================== ====================
+reverse_sde        Euler–Maruyama on the reverse-time SDE, run by the   1
+                   engine (``sdekit.sde.solve``) on any backend
+probability_flow   Heun (trapezoidal) on the probability-flow ODE, run  2
+                   by the engine (``solve(method="heun")``)
+pc                 Langevin corrector(s), then a predictor: the         1 + corrector_steps
+                   engine's Euler–Maruyama step or the reverse-diffusion
+                   step of Song et al. (2021)
+ddpm               ancestral step: draw from q(x_s | x_t, x0_hat)       1
+ddim               deterministic (eta = 0) DDIM step x_s = alpha_s      1
+                   x0_hat + sigma_s eps_hat; eta > 0 adds noise
+dpm_solver         DPM-Solver++(2M): second-order multistep exponential 1
+                   integrator in log-SNR on the data prediction
+================== ==================================================== ====================
+
+All methods integrate from ``sde.t_end`` down to ``sde.t_eps`` over the same grid of forward
+times (:func:`time_grid`), start from the prior (or ``x_init``) and return the states at t_eps
+without a final denoising step, so their outputs approximate the same law p_{t_eps}. DDPM, DDIM
+and DPM-Solver are written for any forward SDE with Gaussian transitions X_t | X_s ~ N(a X_s, v I)
+(VP, sub-VP and VE alike): for the VP SDE on the grid t_i = i/N they are the samplers of the
+discrete DDPM chain.
+
+Randomness: the engine methods draw their noise from the engine's per-path streams; the loops
+written here (PC corrector, DDPM, DDIM with eta > 0) draw theirs from per-path streams too
+(:class:`Streams`), and the prior from a derived seed, so a seed fixes the result on every
+backend.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numba as nb
+import numpy as np
+
+from ..sde import solve
+from ..sde.random import check_seed, next_normal, seed_state
+from .sdes import DiffusionSDE, subseed
+from .targets import as_score
+
+__all__ = ["sample", "time_grid", "n_score_evals", "Streams", "METHODS"]
+
+METHODS = ("reverse_sde", "probability_flow", "pc", "ddpm", "ddim", "dpm_solver")
+_ALIASES = {
+    "euler_maruyama": "reverse_sde", "sde": "reverse_sde", "em": "reverse_sde",
+    "heun": "probability_flow", "ode": "probability_flow", "pf_ode": "probability_flow",
+    "predictor_corrector": "pc", "ancestral": "ddpm", "dpm_solver++": "dpm_solver",
+    "dpm_solver_2m": "dpm_solver", "dpmpp_2m": "dpm_solver",
+}
+_SPACINGS = ("time", "logsnr", "quadratic")
+_NOISE_TAG = 0x4E4F
+_PREDICTOR_TAG = 0x5052_4544
+
+
+# -- per-path random streams for the loops written here --------------------------------------------
+@nb.njit(cache=True, parallel=True)
+def _seed_states(seed, first_path, n):
+    states = np.empty((n, 4), dtype=np.uint64)
+    for i in nb.prange(n):
+        s = seed_state(seed, first_path + i)
+        for k in range(4):
+            states[i, k] = s[k]
+    return states
+
+
+@nb.njit(cache=True, parallel=True)
+def _next_normals(states, out):
+    for i in nb.prange(out.shape[0]):
+        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
+        for j in range(out.shape[1]):
+            s, out[i, j] = next_normal(s)
+        for k in range(4):
+            states[i, k] = s[k]
+
+
+class Streams:
+    """One random stream per sample: draw k of sample i depends on (seed, i, k) only.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the family (see :func:`sdekit.sde.random.normals`, which gives the same numbers).
+    n : int
+        Number of streams.
+    """
+
+    def __init__(self, seed, n):
+        self._states = _seed_states(np.uint64(check_seed(seed)), np.int64(0), int(n))
+
+    def normals(self, dim):
+        """The next ``dim`` standard normals of every stream, shape (n, dim)."""
+        out = np.empty((self._states.shape[0], int(dim)))
+        _next_normals(self._states, out)
+        return out
+
+
+# -- grids and budgets -----------------------------------------------------------------------------
+def time_grid(sde, steps, spacing="time"):
+    """Forward times t_0 = t_end > t_1 > ... > t_steps = t_eps visited by the samplers.
+
+    Parameters
+    ----------
+    sde : DiffusionSDE
+    steps : int
+        Number of steps.
+    spacing : {"time", "logsnr", "quadratic"}
+        Uniform in t; uniform in log-SNR lambda(t) = log(alpha/sigma) (recommended for
+        DPM-Solver at few steps); or quadratic in t (denser near t_eps).
+
+    Returns
+    -------
+    ndarray, shape (steps + 1,)
+    """
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if spacing not in _SPACINGS:
+        raise ValueError(f"spacing must be one of {_SPACINGS}, got {spacing!r}")
+    u = np.linspace(0.0, 1.0, steps + 1)
+    if spacing == "time":
+        t = sde.t_end + (sde.t_eps - sde.t_end) * u
+    elif spacing == "quadratic":
+        t = sde.t_eps + (sde.t_end - sde.t_eps) * (1.0 - u) ** 2
+    else:
+        lam_end, lam_eps = sde.log_snr(np.array([sde.t_end, sde.t_eps]))
+        t = sde.t_from_log_snr(lam_end + (lam_eps - lam_end) * u)
+    t[0], t[-1] = sde.t_end, sde.t_eps
+    return t
+
+
+def n_score_evals(method, steps, corrector_steps=1):
+    """Number of score evaluations per sample that ``sample`` spends."""
+    method = _ALIASES.get(method, method)
+    if method == "probability_flow":
+        return 2 * steps
+    if method == "pc":
+        return steps * (1 + corrector_steps)
+    if method in METHODS:
+        return steps
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+# -- the engine methods ----------------------------------------------------------------------------
+_reversed = {}
+
+
+def _reverse(sde, score, flow):
+    """``sde.reverse(...)`` built once per (SDE, score functions, flow) in a process.
+
+    The engine compiles a new kernel for every reverse SDE it builds (about a second), and
+    bakes ``t_end`` in as a constant; the score's parameters are data passed to ``solve``, so one
+    reverse SDE serves every mixture and every step count.
+    """
+    key = (type(sde), id(sde.drift), id(sde.diffusion), sde.dim, sde.t_end, id(score.numba),
+           id(score.torch), bool(flow))
+    entry = _reversed.get(key)
+    if entry is None:
+        rev = sde.reverse(score.numba, t_end=sde.t_end, score_params=score.params,
+                          torch_score=score.torch, probability_flow=flow)
+        entry = _reversed[key] = (rev, sde, score.numba, score.torch)  # ids stay unique
+    return entry[0]
+
+
+def _engine(sde, score, x, grid, *, flow, seed, backend, device):
+    rev = _reverse(sde, score, flow)
+    times = sde.t_end - grid  # the reverse clock s = t_end - t
+    params = np.concatenate([sde.params, score.params])
+    sol = solve(rev, x, times, method="heun" if flow else "euler_maruyama", n_paths=x.shape[0],
+                params=params, save="final", backend=backend, seed=seed, device=device)
+    return sol.final
+
+
+# -- the loops written here, on NumPy arrays or torch tensors --------------------------------------
+class _Arrays:
+    """Batched score, noise and norms on NumPy (numba/cuda backends) or torch tensors."""
+
+    def __init__(self, backend, device, score, streams):
+        self.score = score
+        self.streams = streams
+        self.torch = None
+        if backend == "torch":
+            import torch
+
+            self.torch = torch
+            self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+    def asarray(self, x):
+        if self.torch is None:
+            return np.asarray(x, dtype=np.float64)
+        return self.torch.as_tensor(x, dtype=self.torch.float64, device=self.device)
+
+    def numpy(self, x):
+        return x if self.torch is None else x.detach().cpu().numpy()
+
+    def grad(self, t, x):
+        if self.torch is None:
+            return self.score(t, x)
+        with self.torch.no_grad():
+            return self.score.torch_eval(t, x)
+
+    def normals(self, dim):
+        return self.asarray(self.streams.normals(dim))
+
+    def mean_norm(self, a):
+        if self.torch is None:
+            return float(np.sqrt((a * a).sum(-1)).mean())
+        return float((a * a).sum(-1).sqrt().mean())
+
+
+def _pc(sde, arr, x, grid, *, snr, corrector_steps, predictor, seed, backend, device):
+    dim = x.shape[1]
+    alpha, sigma = sde.marginal(grid)
+    for i in range(grid.size - 1):
+        t, s = grid[i], grid[i + 1]
+        # Langevin corrector at t (Song et al. 2021, Algorithm 4 and 5): one step size for the
+        # batch, from the mean norms of score and noise; `a` is the DDPM alpha_i of this step.
+        a = (alpha[i] / alpha[i + 1]) ** 2
+        for _ in range(corrector_steps):
+            grad = arr.grad(t, x)
+            z = arr.normals(dim)
+            eps = 2.0 * a * (snr * arr.mean_norm(z) / max(arr.mean_norm(grad), 1e-300)) ** 2
+            x = x + eps * grad + math.sqrt(2.0 * eps) * z
+        if predictor == "euler_maruyama":
+            x = arr.asarray(_engine(sde, arr.score, arr.numpy(x), np.array([t, s]), flow=False,
+                                    seed=subseed(seed, _PREDICTOR_TAG + i), backend=backend,
+                                    device=device))
+        else:
+            # reverse diffusion (Song et al.): x - f + G^2 score + G z with the discrete
+            # f = (a - 1) x and G^2 = v of the forward transition from s to t
+            ratio, v = sde.transition(s, t)
+            x = (2.0 - ratio) * x + v * arr.grad(t, x) + math.sqrt(v) * arr.normals(dim)
+    return x
+
+
+def _ddpm_ddim(sde, arr, x, grid, *, eta):
+    dim = x.shape[1]
+    alpha, sigma = sde.marginal(grid)
+    for i in range(grid.size - 1):
+        t = grid[i]
+        a = alpha[i] / alpha[i + 1]
+        v = sigma[i] ** 2 - a * a * sigma[i + 1] ** 2  # X_t | X_s ~ N(a X_s, v I)
+        grad = arr.grad(t, x)
+        if eta is None:
+            # ancestral: the posterior q(x_s | x_t, x0_hat) has mean (x + v score) / a
+            std = math.sqrt(max(sigma[i + 1] ** 2 * v / sigma[i] ** 2, 0.0))
+            x = (x + v * grad) / a + std * arr.normals(dim)
+            continue
+        eps_hat = -sigma[i] * grad
+        x0_hat = (x - sigma[i] * eps_hat) / alpha[i]
+        c = eta * math.sqrt(max(sigma[i + 1] ** 2 * v / sigma[i] ** 2, 0.0))
+        x = alpha[i + 1] * x0_hat + math.sqrt(max(sigma[i + 1] ** 2 - c * c, 0.0)) * eps_hat
+        if c > 0.0:
+            x = x + c * arr.normals(dim)
+    return x
+
+
+def _dpm_solver_2m(sde, arr, x, grid):
+    """DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2), first order on the first step."""
+    alpha, sigma = sde.marginal(grid)
+    lam = np.log(alpha) - np.log(sigma)
+    previous = None
+    h_previous = None
+    for i in range(grid.size - 1):
+        t = grid[i]
+        grad = arr.grad(t, x)
+        data = (x + sigma[i] ** 2 * grad) / alpha[i]  # x0 prediction
+        h = lam[i + 1] - lam[i]
+        if previous is None:
+            d = data
+        else:
+            r = h_previous / h
+            d = (1.0 + 0.5 / r) * data - (0.5 / r) * previous
+        x = (sigma[i + 1] / sigma[i]) * x - alpha[i + 1] * math.expm1(-h) * d
+        previous, h_previous = data, h
+    return x
+
+
+# -- the one entry point ---------------------------------------------------------------------------
+def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="numba",
+           spacing=None, x_init=None, snr=0.16, corrector_steps=1, predictor="euler_maruyama",
+           eta=0.0, device=None):
+    """Draw ``n`` samples by integrating from the prior at ``sde.t_end`` down to ``sde.t_eps``.
+
+    Parameters
+    ----------
+    sde : DiffusionSDE
+        The forward SDE the score belongs to (its dimension follows the score's).
+    score : Score or callable
+        The score s(t, x): a :class:`~sdekit.score.Score` (e.g. ``GaussianMixture.score(sde)`` or
+        a trained model's), or a Numba function ``score(t, x, q, out)``.
+    n : int
+        Number of samples.
+    method : str
+        One of ``reverse_sde``, ``probability_flow``, ``pc``, ``ddpm``, ``ddim``, ``dpm_solver``
+        (see the module docs; ``euler_maruyama`` and ``heun`` are accepted aliases).
+    steps : int
+        Number of steps (no default: the cost is yours to choose). Score evaluations per sample:
+        :func:`n_score_evals`.
+    seed : int, optional
+        Fixes the prior draw and every noise increment (drawn and recorded when omitted, via the
+        engine).
+    backend : {"numba", "cuda", "torch"}
+        Where the engine methods run. The loops of ``pc``/``ddpm``/``ddim``/``dpm_solver`` run
+        on NumPy with the compiled score (``numba``, ``cuda``) or on torch tensors (``torch``).
+    spacing : {"time", "logsnr", "quadratic"}, optional
+        Step placement (:func:`time_grid`); ``"logsnr"`` for ``dpm_solver``, ``"time"`` otherwise.
+    x_init : array_like, shape (n, dim), optional
+        States at ``t_end`` instead of prior draws.
+    snr : float
+        Signal-to-noise ratio of the Langevin corrector (``pc``).
+    corrector_steps : int
+        Langevin steps per time step (``pc``).
+    predictor : {"euler_maruyama", "reverse_diffusion"}
+        Predictor of ``pc``: the engine's Euler–Maruyama step, or Song et al.'s reverse-diffusion
+        step.
+    eta : float
+        DDIM noise level (0: deterministic, 1: as DDPM).
+    device : str, optional
+        torch device for ``backend="torch"``.
+
+    Returns
+    -------
+    ndarray, shape (n, dim)
+        Samples at time ``sde.t_eps``.
+    """
+    if not isinstance(sde, DiffusionSDE):
+        raise TypeError(f"sde must be a forward SDE of sdekit.score (VPSDE, VESDE, SubVPSDE), "
+                        f"got {type(sde).__name__}")
+    score = as_score(score)
+    name = _ALIASES.get(method, method)
+    if name not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if backend not in ("numba", "cuda", "torch"):
+        raise ValueError(f"backend must be 'numba', 'cuda' or 'torch', got {backend!r}")
+    if score.numba is None and backend != "torch":
+        raise ValueError(f"{score.name} has only a torch form: use backend='torch'")
+    if not isinstance(snr, numbers.Real) or not snr > 0:
+        raise ValueError(f"snr must be a positive number, got {snr!r}")
+    if not isinstance(corrector_steps, numbers.Integral) or corrector_steps < 0:
+        raise ValueError(f"corrector_steps must be a non-negative integer, got {corrector_steps!r}")
+    if predictor not in ("euler_maruyama", "reverse_diffusion"):
+        raise ValueError(
+            f"predictor must be 'euler_maruyama' or 'reverse_diffusion', got {predictor!r}")
+    if not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
+        raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
+    grid = time_grid(sde, steps, spacing or ("logsnr" if name == "dpm_solver" else "time"))
+    seed = check_seed(seed)
+    dim = score.dim or (np.shape(x_init)[1] if x_init is not None else sde.dim)
+    sde = sde.with_dim(dim)
+    if x_init is None:
+        x = sde.prior_sample(n, dim, seed)
+    else:
+        x = np.array(x_init, dtype=np.float64)
+        if x.shape != (n, dim):
+            raise ValueError(f"x_init must have shape (n, dim) = ({n}, {dim}), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x_init must be finite")
+    if name in ("reverse_sde", "probability_flow"):
+        return _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
+                       backend=backend, device=device)
+    arr = _Arrays(backend, device, score, Streams(subseed(seed, _NOISE_TAG), n))
+    x = arr.asarray(x)
+    if name == "pc":
+        x = _pc(sde, arr, x, grid, snr=float(snr), corrector_steps=int(corrector_steps),
+                predictor=predictor, seed=seed, backend=backend, device=device)
+    elif name == "ddpm":
+        x = _ddpm_ddim(sde, arr, x, grid, eta=None)
+    elif name == "ddim":
+        x = _ddpm_ddim(sde, arr, x, grid, eta=float(eta))
+    else:
+        x = _dpm_solver_2m(sde, arr, x, grid)
+    return arr.numpy(x)
