@@ -108,9 +108,11 @@ def run(problem):
     coef = _Coefficients(sde, problem.params, torch, device)
     x = torch.as_tensor(np.broadcast_to(problem.x0, (n, dim)).copy(), dtype=torch.float64,
                         device=device)
-    streams = Streams(problem.seed, n, problem.first_path)
     alive = np.ones(n, dtype=np.bool_)
-    draws = np.zeros((n, m if scheme.name == "euler_maruyama" else dim))
+    per_step = 0 if scheme.name == "heun" else (m if scheme.name == "euler_maruyama" else dim)
+    streams = Streams(problem.seed, n, problem.first_path)
+    noise = _Noise(streams, n, per_step, grid_steps=problem.grid.size - 1,
+                   blocks=problem.boundaries is None, torch=torch, device=device)
     states = np.empty((n, problem.save_at.size, dim))
     fpt = np.full(n, np.nan)
     hit = np.zeros(n, dtype=np.int16)
@@ -126,10 +128,11 @@ def run(problem):
             t = float(grid[step])
             h = float(grid[step + 1] - t)
             x_start = x.cpu().numpy() if boundaries is not None else None
-            x_new, g = _step(scheme.name, sde, coef, x, t, h, streams, alive, draws, torch,
-                             device)
-            x = torch.where(alive_t, x_new, x)
-            if boundaries is not None:
+            x_new, g = _step(scheme.name, sde, coef, x, t, h, noise, alive, torch)
+            if boundaries is None:
+                x = x_new
+            else:
+                x = torch.where(alive_t, x_new, x)  # absorbed paths stay where they stopped
                 x, alive_t = _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit,
                                           fpt, torch, device)
             if next_save < save_at.size and save_at[next_save] == step + 1:
@@ -143,6 +146,40 @@ def run(problem):
     return states, fpt, hit
 
 
+class _Noise:
+    """The scheme's normals for each step, from the per-path streams.
+
+    Without boundaries every path draws every step, so the draws of a block of steps are taken
+    in one call and copied to the device once: a parallel Numba call per step would spend its
+    time waking threads and, on a busy machine, fight torch's own thread pool. With boundaries
+    absorbed paths stop drawing, so draws are taken step by step.
+    """
+
+    _BLOCK_BYTES = 64 * 2**20
+
+    def __init__(self, streams, n, per_step, grid_steps, blocks, torch, device):
+        self.streams, self.per_step, self.torch, self.device = streams, per_step, torch, device
+        self.block = 1
+        if blocks and per_step:
+            self.block = int(max(1, min(grid_steps, 256,
+                                        self._BLOCK_BYTES // (8 * n * per_step))))
+        self.draws = np.zeros((n, per_step))
+        self.buffer = None
+        self.used = self.block
+
+    def next(self, alive):
+        if self.block == 1:
+            self.streams.normals(active=alive, out=self.draws)
+            return self.torch.as_tensor(self.draws, device=self.device)
+        if self.used == self.block:
+            block = self.streams.normals(self.block * self.per_step)
+            self.buffer = self.torch.as_tensor(
+                block.reshape(-1, self.block, self.per_step), device=self.device)
+            self.used = 0
+        self.used += 1
+        return self.buffer[:, self.used - 1]
+
+
 def _noise_term(sde, g, dw, torch):
     if sde.noise == "diagonal":
         return g * dw
@@ -151,15 +188,14 @@ def _noise_term(sde, g, dw, torch):
     return torch.einsum("ndm,nm->nd", g, dw)
 
 
-def _step(name, sde, coef, x, t, h, streams, alive, draws, torch, device):
+def _step(name, sde, coef, x, t, h, noise, alive, torch):
     """One step of the named scheme on the whole batch; returns (new x, diffusion used)."""
     f = coef.drift(t, x, coef.p)
     if name == "heun":
         x_pred = heun_predictor.py_func(x, f, h)
         return heun_update.py_func(x, f, coef.drift(t + h, x_pred, coef.p), h), None
     g = coef.diffusion(t, x, coef.p)
-    streams.normals(active=alive, out=draws)
-    dw = torch.as_tensor(draws, device=device) * math.sqrt(h)
+    dw = noise.next(alive) * math.sqrt(h)
     if name == "milstein":
         gx = coef.diffusion_dx(t, x, coef.p)
         return milstein_update.py_func(x, f, g, gx, dw, h), g
