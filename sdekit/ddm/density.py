@@ -1357,6 +1357,8 @@ def _full_logpdf_ws(rt, response, v, a, z, t0, sv, sz, st, tol, ws):
     if not t_base > 0.0:
         return _NEG_INF
     r = 1 if response == 1 else 0
+    v_in = v
+    z_in = z
     if r == 1:
         v = -v
         z = 1.0 - z
@@ -1428,14 +1430,21 @@ def _full_logpdf_ws(rt, response, v, a, z, t0, sv, sz, st, tol, ws):
         if not skk > 0.0:
             return _NEG_INF
         grow = False
-        if sz > 0.0 and abs(skk - sgk) > tol * skk and nx < 32:
+        if sz > 0.0 and abs(skk - sgk) > tol * skk:
+            if nx == 32:
+                break
             nx *= 2
             grow = True
-        if st > 0.0 and abs(skk - skg) > tol * skk and ny < 32:
+        if st > 0.0 and abs(skk - skg) > tol * skk:
+            if ny == 32:
+                break
             ny *= 2
             grow = True
         if not grow:
             return ref + math.log(skk)
+    # A feature narrower than the finest uniform panels (e.g. decision times of milliseconds with
+    # a wide start-point window): hand over to the globally adaptive nested quadrature.
+    return _full_logpdf(rt, response, v_in, a, z_in, t0, sv, sz, st, DEFAULT_TOL)
 
 
 @nb.njit(cache=True, parallel=True)
