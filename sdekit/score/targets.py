@@ -263,6 +263,7 @@ def as_score(score):
 # -- the mixture -----------------------------------------------------------------------------------
 def _check_covs(covs, n_comp, d):
     covs = np.asarray(covs, dtype=np.float64)
+    square = covs.shape == (d, d) and n_comp == d
     if covs.ndim == 0:
         covs = np.broadcast_to(covs * np.eye(d), (n_comp, d, d))
     elif covs.shape == (d, d):
@@ -282,7 +283,9 @@ def _check_covs(covs, n_comp, d):
     if not np.all(np.isfinite(covs)):
         raise ValueError("covs must be finite")
     if not np.allclose(covs, np.swapaxes(covs, 1, 2), rtol=1e-10, atol=1e-12):
-        raise ValueError("covs must be symmetric matrices")
+        hint = (f" (with {d} components in {d} dimensions a ({d}, {d}) array is one shared "
+                "matrix; give per-component diagonals as (K, dim, dim) matrices)" if square else "")
+        raise ValueError("covs must be symmetric matrices" + hint)
     return 0.5 * (covs + np.swapaxes(covs, 1, 2))
 
 
