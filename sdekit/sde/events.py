@@ -67,7 +67,7 @@ def crossing_negligible(d0, d1, variance):
 
     Written without a division because the kernels ask it every step; true for zero variance.
     """
-    return not 2.0 * d0 * d1 < _NEGLIGIBLE_EXPONENT * variance
+    return not d0 * d1 < (0.5 * _NEGLIGIBLE_EXPONENT) * variance
 
 
 @nb.njit(cache=True)

@@ -214,14 +214,16 @@ def _constant_drift(t, x, p):
     return p[0]
 
 
+# Constant coefficients return the parameter itself, not `p + 0 * x`: torch broadcasts it, and
+# the multiplication would sit on every step's critical path (the compiler may not drop 0 * x).
 @nb.njit(cache=True)
 def _constant_diffusion(t, x, p):
-    return p[1] + 0.0 * x
+    return p[1]
 
 
 @nb.njit(cache=True)
 def _zero_derivative(t, x, p):
-    return 0.0 * x
+    return 0.0
 
 
 @nb.njit(cache=True)
@@ -231,7 +233,7 @@ def _ou_drift(t, x, p):
 
 @nb.njit(cache=True)
 def _ou_diffusion(t, x, p):
-    return p[2] + 0.0 * x
+    return p[2]
 
 
 @nb.njit(cache=True)
@@ -246,7 +248,7 @@ def _gbm_diffusion(t, x, p):
 
 @nb.njit(cache=True)
 def _gbm_diffusion_dx(t, x, p):
-    return p[1] + 0.0 * x
+    return p[1]
 
 
 class BrownianMotion(SDE):

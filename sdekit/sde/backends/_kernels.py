@@ -155,28 +155,23 @@ def _absorb_component(t, h, x_start, x_end, variance, bridge, q, state):
     return side, state, t_hit, level
 
 
-def _may_cross(t, h, x_start, x_end, g, bridge, q):
+def _may_cross(h, x_start, x_end, upper0, upper1, lower0, lower1, g, bridge):
     """Cheap test run every step: could any watched component have reached a boundary?
 
-    False exactly when :func:`_absorb` would find nothing and draw nothing, so the kernels call
-    the (large, rarely needed) absorption test only near a boundary.
+    False exactly when :func:`_absorb` would find nothing and draw nothing, so the kernels run
+    the full test only near a boundary. Takes the boundary levels at both ends of the step, which
+    the kernels carry from one step to the next instead of evaluating them twice.
     """
-    t_end = t + h
-    upper0 = _upper(t, q)
-    upper1 = _upper(t_end, q)
-    lower0 = _lower(t, q)
-    lower1 = _lower(t_end, q)
     for k in range(_WATCH_START, _WATCH_STOP):
-        variance = _bridge_variance(g, h, k) if bridge else 0.0
-        up0 = upper0 - x_start[k]
         up1 = upper1 - x_end[k]
-        lo0 = x_start[k] - lower0
         lo1 = x_end[k] - lower1
-        if up0 <= 0.0 or up1 <= 0.0 or lo0 <= 0.0 or lo1 <= 0.0:
+        if up1 <= 0.0 or lo1 <= 0.0:
             return True
-        if not (crossing_negligible(up0, up1, variance)
-                and crossing_negligible(lo0, lo1, variance)):
-            return True
+        if bridge:
+            variance = _bridge_variance(g, h, k)
+            if not (crossing_negligible(upper0 - x_start[k], up1, variance)
+                    and crossing_negligible(x_start[k] - lower0, lo1, variance)):
+                return True
     return False
 
 
@@ -236,6 +231,10 @@ def _integrate_path(
     side = 0
     component = -1
     t_hit = math.nan
+    upper_start = lower_start = 0.0
+    if _BOUNDED:
+        upper_start = _upper(grid[0], q)
+        lower_start = _lower(grid[0], q)
     for step in range(grid.shape[0] - 1):
         t = grid[step]
         h = grid[step + 1] - t
@@ -244,13 +243,18 @@ def _integrate_path(
             for k in range(_WATCH_START, _WATCH_STOP):
                 xs[k] = x[k]
         state = _step(t, h, sqrt_h, x, params, f, g, gx, dw, xt, state)
-        if _BOUNDED and bounded and _may_cross(t, h, xs, x, g, bridge, q):
-            side, state, t_hit, level, component = _absorb(t, h, xs, x, g, bridge, q, state)
-            if side != 0:
-                # Constant indices only: a variable index would keep x out of registers.
-                for k in range(_WATCH_START, _WATCH_STOP):
-                    if k == component:
-                        x[k] = level
+        if _BOUNDED and bounded:
+            upper_end = _upper(t + h, q)
+            lower_end = _lower(t + h, q)
+            if _may_cross(h, xs, x, upper_start, upper_end, lower_start, lower_end, g, bridge):
+                side, state, t_hit, level, component = _absorb(t, h, xs, x, g, bridge, q, state)
+                if side != 0:
+                    # Constant indices only: a variable index would keep x out of registers.
+                    for k in range(_WATCH_START, _WATCH_STOP):
+                        if k == component:
+                            x[k] = level
+            upper_start = upper_end
+            lower_start = lower_end
         if next_save < n_save and save_at[next_save] == step + 1:
             for k in range(_DIM):
                 states[i, next_save, k] = x[k]
@@ -296,7 +300,7 @@ def build_path_integrator(sde, scheme, boundaries):
     retargets it to the GPU.
     """
     cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
-    may_cross, absorb = build_absorb(sde, boundaries)
+    absorption = build_absorb(sde, boundaries)
     noise = _NOISE_TEMPLATES[sde.noise]
     dims = {"_DIM": sde.dim, "_NOISE_DIM": max(sde.noise_dim, 1)}
     bindings = {
@@ -312,8 +316,7 @@ def build_path_integrator(sde, scheme, boundaries):
         _integrate_path,
         {
             "_step": step,
-            "_may_cross": may_cross,
-            "_absorb": absorb,
+            **absorption,
             "_BOUNDED": boundaries is not None,
             "_WATCH_START": 0 if boundaries is None else boundaries.watched(sde.dim)[0],
             "_WATCH_STOP": 0 if boundaries is None else boundaries.watched(sde.dim)[1],
@@ -326,8 +329,9 @@ def build_path_integrator(sde, scheme, boundaries):
 def build_absorb(sde, boundaries):
     """The absorption tests specialized to this SDE's noise and these boundaries.
 
-    Returns ``(may_cross, absorb)``: the cheap per-step test and the full one. With
-    ``boundaries=None`` the tests never fire (and are compiled away by the kernels).
+    Returns the bindings ``_may_cross`` (the cheap per-step test), ``_absorb`` (the full one),
+    ``_upper`` and ``_lower``. With ``boundaries=None`` the tests never fire (and are compiled
+    away by the kernels).
     """
     if sde.noise == "none":
         variance = _no_bridge_variance
@@ -352,7 +356,8 @@ def build_absorb(sde, boundaries):
                            inline="always")
     absorb = specialize(_absorb, {"_absorb_component": component, "_bridge_variance": variance,
                                   **bounds}, cache=cache, inline="always")
-    return may_cross, absorb
+    return {"_may_cross": may_cross, "_absorb": absorb, "_upper": bounds["_upper"],
+            "_lower": bounds["_lower"]}
 
 
 def _never_template(t, q):

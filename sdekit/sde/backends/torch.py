@@ -65,7 +65,7 @@ def _absorb_batch(sde, boundaries):
         _absorb_batches[key] = (
             # A called (not inlined) copy: inlining into a prange body trips Numba's parfor pass.
             specialize(_absorb_batch_template,
-                       {"_absorb": specialize(build_absorb(sde, boundaries)[1], {},
+                       {"_absorb": specialize(build_absorb(sde, boundaries)["_absorb"], {},
                                               cache=boundaries.cacheable)},
                        cache=boundaries.cacheable, parallel=True),
             boundaries,
