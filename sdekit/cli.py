@@ -157,6 +157,32 @@ def _simulate_sde(args):
         print(f"wrote {args.paths} paths x {times.size} times of {model!r} to {args.output}")
 
 
+def _simulate_ddm(args):
+    import pandas as pd
+
+    values = dict(v=args.v, a=args.a, z=args.z, t0=args.t0, sv=args.sv, sz=args.sz, st=args.st)
+    try:
+        if args.method == "exact":
+            from .ddm.sampling import sample_ddm
+
+            rt, response = sample_ddm(args.n, seed=args.seed, **values)
+            frame = pd.DataFrame({"rt": rt, "response": response})
+        else:
+            from .ddm.simulate import simulate_ddm_euler
+
+            frame = simulate_ddm_euler(args.n, dt=args.dt, seed=args.seed, **values)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    frame.insert(0, "subj_idx", 0)
+    if args.output is None:
+        print(frame.to_string(index=False, max_rows=20))
+    else:
+        write_table(frame, args.output)
+        up = (frame["response"] == 1).mean()
+        print(f"wrote {len(frame)} trials to {args.output} (P(upper) {up:.3f}, "
+              f"mean rt {frame['rt'].mean():.3f} s)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sdekit",
@@ -225,6 +251,35 @@ def build_parser():
     sde.add_argument("-o", "--output", default=None,
                      help="output .csv or .parquet file (default: print a preview)")
     sde.set_defaults(run=_simulate_sde)
+
+    ddm = kinds.add_parser(
+        "ddm",
+        help="drift-diffusion trials (rt, response) in the format 'sdekit fit' reads",
+        description=(
+            "Simulate drift-diffusion decision trials. Conventions: a is the full boundary "
+            "separation, z the relative start in (0, 1), t0 the non-decision time in seconds, "
+            "unit diffusion coefficient; response 1 = upper boundary, 0 = lower. Output columns: "
+            "subj_idx, rt, response."
+        ),
+        epilog="example: sdekit simulate ddm --v 1 --a 1.5 --t0 0.3 -n 1000 -o trials.csv",
+    )
+    ddm.add_argument("--v", type=float, required=True, help="drift rate")
+    ddm.add_argument("--a", type=_positive_float, required=True, help="boundary separation")
+    ddm.add_argument("--z", type=float, default=0.5, help="relative start point (default 0.5)")
+    ddm.add_argument("--t0", type=float, default=0.0, help="non-decision time, s (default 0)")
+    ddm.add_argument("--sv", type=float, default=0.0, help="drift variability (default 0)")
+    ddm.add_argument("--sz", type=float, default=0.0, help="start-point variability (default 0)")
+    ddm.add_argument("--st", type=float, default=0.0,
+                     help="non-decision variability: window [t0, t0 + st] (default 0)")
+    ddm.add_argument("-n", type=_positive_int, default=1000, help="number of trials")
+    ddm.add_argument("--method", choices=["exact", "euler"], default="exact",
+                     help="exact sampling (default) or simulation on the SDE engine")
+    ddm.add_argument("--dt", type=_positive_float, default=1e-3,
+                     help="time step for --method euler (default 0.001 s)")
+    ddm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ddm.add_argument("-o", "--output", default=None,
+                     help="output .csv or .parquet file (default: print a preview)")
+    ddm.set_defaults(run=_simulate_ddm)
     return parser
 
 
