@@ -210,6 +210,17 @@ def test_empty_file(tmp_path):
         from_dataframe(pd.DataFrame(columns=["rt", "response"]))
 
 
+def test_unreadable_files(tmp_path):
+    (tmp_path / "ragged.csv").write_text("rt,response,subj_idx\n0.5,1,0\n0.6,0,0\n0.7,1,0,5\n")
+    msg = error_of(tmp_path / "ragged.csv")
+    assert "ragged.csv" in msg and "line 4" in msg and "sep=" in msg
+    (tmp_path / "latin.csv").write_bytes(b"rt,response,subj_idx,name\n0.5,1,0,a\n0.6,1,0,J\xf6rg\n")
+    msg = error_of(tmp_path / "latin.csv")
+    assert "latin.csv" in msg and "line 3" in msg and "encoding='latin-1'" in msg
+    msg = error_of(tmp_path)
+    assert "directory" in msg
+
+
 def test_misspelt_column(tmp_path):
     raw = trials().rename(columns={"rt": "rts", "response": "Response"})
     msg = error_of(write(tmp_path, raw))
@@ -380,6 +391,9 @@ def test_error_is_a_value_error_with_details(tmp_path):
         read_csv(write(tmp_path, raw))
     err = info.value
     assert isinstance(err, DataError)
+    import pickle
+
+    assert str(pickle.loads(pickle.dumps(err))) == str(err)
     assert err.column == "rt" and err.rows == [2, 3, 4, 5, 6]
     assert "and 7 more" in str(err)
 

@@ -77,6 +77,10 @@ class DataError(ValueError):
             msg = f"{len(self.problems)} problems in {source}:\n{body}"
         super().__init__(msg)
 
+    def __reduce__(self):
+        # Picklable (errors raised in Dask workers travel back to the client).
+        return (type(self), (self.source, self.problems))
+
     @property
     def column(self):
         """The column of the first problem (None if it concerns no single column)."""
@@ -307,7 +311,12 @@ def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
     df = _read_frame(path, source, read_csv_kwargs)
     lines = _csv_line_numbers(path, len(df), read_csv_kwargs)
-    rows = _Rows("line", lines=lines) if lines is not None else _Rows("row")
+    if lines is not None:
+        rows = _Rows("line", lines=lines)
+    elif "index_col" in read_csv_kwargs:
+        rows = _Rows("index", index=list(df.index))
+    else:
+        rows = _Rows("row")
     return _canonical(df, source, rows, rt=rt, response=response, subject=subject,
                       correct=correct, stimulus=stimulus, rt_unit=rt_unit,
                       missing_codes=missing_codes, min_trials=min_trials, conditions=conditions,
@@ -323,6 +332,10 @@ def from_dataframe(df, *, rt="rt", response="response", subject="subj_idx", corr
 
     Same options and result as :func:`read_csv`; rows are named by their index labels, and
     ``source`` names the data in messages. The input is not modified.
+
+    Data that already went through :func:`read_csv` (and still carry its record in
+    ``df.attrs["sdekit"]``) keep their source, what was assumed when the file was read, and
+    line numbers in messages, as long as the index was not reset.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_dataframe expects a pandas DataFrame, got {type(df).__name__}")
@@ -433,9 +446,21 @@ def _read_frame(path, source, kwargs):
             fix="Check the separator (pass sep=';' or sep='\\t' if needed) and quoting on the "
                 "line named")]) from None
     except UnicodeDecodeError as exc:
-        raise DataError(source, [Problem(
-            f"is not valid {kwargs.get('encoding', 'utf-8')} text ({exc.reason} at byte "
-            f"{exc.start})", fix="Pass the file's encoding, e.g. encoding='latin-1'")]) from None
+        encoding = kwargs.get("encoding", "utf-8")
+        where = []
+        try:
+            with open(path, "rb") as f:
+                f.read().decode(encoding)
+        except UnicodeDecodeError as whole:
+            # pandas decodes in chunks, so its position is not the file's; find the line here.
+            with open(path, "rb") as f:
+                where = [f.read()[: whole.start].count(b"\n") + 1]
+        except (OSError, LookupError, TypeError):
+            pass
+        problem = Problem(f"is not valid {encoding} text ({exc.reason})", rows=where,
+                          n_rows=len(where),
+                          fix="Pass the file's encoding, e.g. encoding='latin-1' or 'cp1252'")
+        raise DataError(source, [problem]) from None
     if len(df) == 0:
         cols = ", ".join(repr(c) for c in df.columns)
         raise DataError(source, [Problem(

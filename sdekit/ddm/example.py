@@ -73,11 +73,11 @@ def make_example(seed=2024, n_subjects=6, n_trials=200):
 
     Notes
     -----
-    First-passage times come from :func:`sdekit.solve` with the Brownian-bridge crossing
+    First-passage times come from :func:`sdekit.sde.solve` with the Brownian-bridge crossing
     correction, exact for constant drift and boundaries up to the last step of 1 ms; trials
     still undecided at 20 s would be dropped (with these parameters the chance is below 1e-12).
     """
-    import sdekit as sk
+    from sdekit.sde import Boundaries, DriftDiffusion, solve
 
     rng = np.random.default_rng(seed)
     truth = _true_parameters(rng, n_subjects)
@@ -89,10 +89,10 @@ def make_example(seed=2024, n_subjects=6, n_trials=200):
         v = np.where(stim == "easy", value["veasy"], value["vhard"])
         a, z, t0 = value["a"], value["z"], value["t0"]
         n = v.size
-        sol = sk.solve(
-            sk.DriftDiffusion(), x0=z * a, times=[0.0, 20.0], dt=1e-3, n_paths=n,
+        sol = solve(
+            DriftDiffusion(), x0=z * a, times=[0.0, 20.0], dt=1e-3, n_paths=n,
             params=np.column_stack([v, np.ones(n)]),
-            boundaries=sk.Boundaries(upper=a, lower=0.0),
+            boundaries=Boundaries(upper=a, lower=0.0),
             # One engine seed per subject, derived from the data set's seed.
             seed=int(np.random.SeedSequence([seed, s]).generate_state(1)[0]),
             save="final",
