@@ -318,8 +318,6 @@ def build_path_integrator(sde, scheme, boundaries):
             "_step": step,
             **absorption,
             "_BOUNDED": boundaries is not None,
-            "_WATCH_START": 0 if boundaries is None else boundaries.watched(sde.dim)[0],
-            "_WATCH_STOP": 0 if boundaries is None else boundaries.watched(sde.dim)[1],
             **dims,
         },
         cache=cache,
@@ -330,8 +328,8 @@ def build_absorb(sde, boundaries):
     """The absorption tests specialized to this SDE's noise and these boundaries.
 
     Returns the bindings ``_may_cross`` (the cheap per-step test), ``_absorb`` (the full one),
-    ``_upper`` and ``_lower``. With ``boundaries=None`` the tests never fire (and are compiled
-    away by the kernels).
+    ``_upper``, ``_lower`` and the watched components. With ``boundaries=None`` the tests
+    never fire (and are compiled away by the kernels).
     """
     if sde.noise == "none":
         variance = _no_bridge_variance
@@ -356,8 +354,7 @@ def build_absorb(sde, boundaries):
                            inline="always")
     absorb = specialize(_absorb, {"_absorb_component": component, "_bridge_variance": variance,
                                   **bounds}, cache=cache, inline="always")
-    return {"_may_cross": may_cross, "_absorb": absorb, "_upper": bounds["_upper"],
-            "_lower": bounds["_lower"]}
+    return {"_may_cross": may_cross, "_absorb": absorb, **bounds}
 
 
 def _never_template(t, q):
