@@ -151,12 +151,13 @@ _reversed = {}
 def _reverse(sde, score, flow):
     """``sde.reverse(...)`` built once per (SDE, score functions, flow) in a process.
 
-    The engine compiles a new kernel for every reverse SDE it builds (about a second), and
-    bakes ``t_end`` in as a constant; the score's parameters are data passed to ``solve``, so one
-    reverse SDE serves every mixture and every step count.
+    The engine compiles a new kernel for every reverse SDE it builds (a second or more), and
+    bakes ``t_end`` and the number of score parameters into it; the parameter values are data
+    passed to ``solve``, so one reverse SDE serves every step count and every mixture of the
+    same size.
     """
     key = (type(sde), id(sde.drift), id(sde.diffusion), sde.dim, sde.t_end, id(score.numba),
-           id(score.torch), bool(flow))
+           id(score.torch), score.params.size, bool(flow))
     entry = _reversed.get(key)
     if entry is None:
         rev = sde.reverse(score.numba, t_end=sde.t_end, score_params=score.params,
