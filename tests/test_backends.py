@@ -59,3 +59,34 @@ def test_cuda_simulator_matches_cpu():
                          text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_torch_backend_takes_a_module_as_drift():
+    torch = pytest.importorskip("torch")
+    import numba as nb
+
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.tensor([[-1.0, 0.5], [0.0, -2.0]],
+                                                          dtype=torch.float64))
+
+        def forward(self, t, x, p):
+            return x @ self.weight.T
+
+    @nb.njit
+    def drift(t, x, p, out):
+        out[0] = -x[0] + 0.5 * x[1]
+        out[1] = -2.0 * x[1]
+
+    @nb.njit
+    def diffusion(t, x, p, out):
+        out[0] = 0.3
+        out[1] = 0.3
+
+    sde = sk.SDE(drift, diffusion, dim=2, torch_drift=Linear(),
+                 torch_diffusion=lambda t, x, p: torch.full_like(x, 0.3))
+    kw = dict(dt=0.01, n_paths=300, seed=2)
+    a = sk.solve(sde, [1.0, 1.0], [0.0, 1.0], backend="numba", **kw)
+    b = sk.solve(sde, [1.0, 1.0], [0.0, 1.0], backend="torch", **kw)
+    np.testing.assert_allclose(b.states, a.states, rtol=1e-10, atol=1e-12)
