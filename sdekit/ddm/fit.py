@@ -1,0 +1,1140 @@
+"""Fit drift-diffusion models to behavioural data by maximum likelihood.
+
+:func:`fit` estimates the simple DDM (``v, a, z, t0``) or the full DDM (``+ sv, sz, st``), any
+parameter free or fixed, parameters depending on conditions (one value per level of a column) or,
+for the drift, on covariates through a formula; per subject (``by="subj_idx"``) or pooled; with
+an optional uniform contaminant (lapse) mixture.
+
+The optimiser works in an unconstrained parametrisation (log for positive parameters, logit for
+those in (0, 1), ``t0`` a logistic fraction of the fastest RT it applies to, ``sz`` a logistic
+fraction of the widest window the start point allows), starts from EZ-diffusion estimates
+(Wagenmakers, van der Maas & Grasman 2007) and jittered copies of them, and refines each start with
+L-BFGS-B on the analytic gradient. Standard errors come from the observed information (the
+Hessian of the negative log-likelihood, by central differences of the analytic gradient) in the
+natural parametrisation, so ``conf_int`` gives Wald intervals for the parameters as reported.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sdekit.ddm._params import DDM_PARAMS, PARAM_NAMES
+
+__all__ = ["fit", "DDMResults", "FitCollection", "FitWarning", "SIMPLE", "FULL"]
+
+SIMPLE = ("v", "a", "z", "t0")
+FULL = PARAM_NAMES
+QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+_DEFAULTS = {p.name: p.default for p in DDM_PARAMS}
+_COL = {name: i + 1 for i, name in enumerate(PARAM_NAMES)}  # column in the gradient rows
+
+# Bounds on the unconstrained coordinates: they keep a wandering start out of regions where the
+# series lose accuracy (a of 1e-4, drifts of 1e3), far outside any behavioural estimate.
+_PHI_BOUNDS = {
+    "id": (-30.0, 30.0),
+    "log_a": (math.log(0.05), math.log(20.0)),
+    "log_var": (math.log(1e-6), math.log(10.0)),
+    "logit": (-14.0, 14.0),
+    "frac": (-14.0, 14.0),
+}
+
+
+class FitWarning(UserWarning):
+    """A fit that finished but whose result should not be trusted as it stands."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Specification: which parameters are free, fixed or depend on conditions
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_formula(text):
+    return any(ch in text for ch in "+~()*:") or text.strip() == "1"
+
+
+def _spec(model, free, fixed, depends_on, p_outlier, columns):
+    if model not in ("simple", "full"):
+        raise ValueError(f"model must be 'simple' (v, a, z, t0) or 'full' (v, a, z, t0, sv, sz, "
+                         f"st), got {model!r}")
+    names = SIMPLE if model == "simple" else FULL
+    fixed = dict(fixed or {})
+    depends_on = dict(depends_on or {})
+    for arg, keys in (("fixed", fixed), ("depends_on", depends_on),
+                      ("free", [] if free is None else list(free))):
+        bad = [k for k in keys if k not in PARAM_NAMES]
+        if bad:
+            raise ValueError(f"unknown parameter(s) {bad} in {arg}; DDM parameters are "
+                             f"{', '.join(PARAM_NAMES)}")
+    if free is None:
+        free = [n for n in names if n not in fixed]
+    else:
+        free = list(free)
+        extra = [n for n in free if n not in names]
+        if extra:
+            raise ValueError(f"{extra} in free are not parameters of the {model} DDM "
+                             f"({', '.join(names)}); use model='full' for sv, sz, st")
+        both = sorted(set(free) & set(fixed))
+        if both:
+            raise ValueError(f"{both} are both free and fixed; give each parameter once")
+    for name, value in fixed.items():
+        p = DDM_PARAMS[PARAM_NAMES.index(name)]
+        try:
+            p.check(np.asarray(value, dtype=float))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"fixed {name}: {exc}") from None
+        fixed[name] = float(value)
+    values = {}
+    for name in PARAM_NAMES:
+        if name in free:
+            continue
+        if name in fixed:
+            values[name] = fixed[name]
+        elif name in names and _DEFAULTS[name] is None:
+            raise ValueError(f"{name} is neither free nor fixed: add it to free or give "
+                             f"fixed={{'{name}': value}}")
+        else:
+            values[name] = _DEFAULTS[name] if _DEFAULTS[name] is not None else 0.0
+    if "sz" in free and "z" not in free:
+        z = values["z"]
+        if values.get("z") is not None and min(z, 1 - z) <= 0:
+            raise ValueError("sz cannot be free with z fixed at a boundary")
+    if "sz" not in free and "z" in free and values["sz"] >= 1.0:
+        raise ValueError(f"fixed sz={values['sz']} leaves no room for z")
+    if "sz" not in free and "z" not in free and values["sz"] > 2 * min(values["z"],
+                                                                      1 - values["z"]):
+        raise ValueError("fixed sz must be <= 2*min(z, 1 - z)")
+    deps = {}
+    for name, spec in depends_on.items():
+        if name not in free:
+            raise ValueError(f"depends_on names {name!r}, which is not free (fixed parameters "
+                             "take one value)")
+        if name == "sz":
+            raise ValueError("sz cannot depend on conditions (its range depends on z); let z "
+                             "depend on them instead")
+        if isinstance(spec, str) and _is_formula(spec):
+            if name != "v":
+                raise ValueError(f"formulas are supported for v only; give {name} a column "
+                                 f"name (depends_on={{'{name}': 'stim'}})")
+            deps[name] = ("formula", spec)
+            continue
+        cols = [spec] if isinstance(spec, str) else list(spec)
+        for c in cols:
+            if c not in columns:
+                import difflib
+
+                close = difflib.get_close_matches(str(c), [str(x) for x in columns], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"depends_on={{'{name}': {spec!r}}}: the data have no column "
+                                 f"{c!r} (columns: {', '.join(map(str, columns))}){hint}")
+        deps[name] = ("levels", cols)
+    if p_outlier is not None and p_outlier != "free":
+        try:
+            p_outlier = float(p_outlier)
+        except (TypeError, ValueError):
+            raise ValueError(f"p_outlier must be None, a number in [0, 1) or 'free', got "
+                             f"{p_outlier!r}") from None
+        if not 0.0 <= p_outlier < 1.0:
+            raise ValueError(f"p_outlier must lie in [0, 1), got {p_outlier}")
+        if p_outlier == 0.0:
+            p_outlier = None
+    return {"model": model, "free": [n for n in PARAM_NAMES if n in free], "fixed": values,
+            "deps": deps, "p_outlier": p_outlier}
+
+
+def _formula_columns(formula):
+    import patsy
+
+    desc = patsy.ModelDesc.from_formula(formula if "~" not in formula
+                                        else formula.split("~", 1)[1])
+    cols = set()
+    for term in desc.rhs_termlist:
+        for factor in term.factors:
+            code = factor.code
+            inner = code[2:-1].split(",")[0].strip() if code.startswith("C(") else code
+            cols.add(inner)
+    return sorted(cols)
+
+
+# ---------------------------------------------------------------------------------------------
+# One fitting problem (one subject, or the pooled data)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Payload:
+    key: object
+    rt: np.ndarray
+    response: np.ndarray
+    conds: dict  # column -> values (object array), for cells and plots
+    spec: dict
+    method: str
+    starts: int
+    seed: tuple
+    cond_cols: list = field(default_factory=list)
+    threads: bool = False
+
+
+def _ez(rt, resp):
+    """EZ-diffusion estimates (unit diffusion coefficient) of v, a and t0 from the upper-boundary
+    proportion and the RT moments (upper-boundary RTs when there are enough)."""
+    n = rt.size
+    pc = resp.mean() if n else 0.5
+    pc = min(max(pc, 0.5 / max(n, 1)), 1 - 0.5 / max(n, 1))
+    if abs(pc - 0.5) < 0.01:
+        pc = 0.51 if pc >= 0.5 else 0.49
+    up = rt[resp == 1] if pc > 0.5 else rt[resp == 0]
+    r = up if up.size >= 3 else rt
+    vrt = float(np.var(r)) if r.size > 1 else 0.05
+    mrt = float(np.mean(r)) if r.size else 0.5
+    lo = float(rt.min()) if n else 0.3
+    L = math.log(pc / (1 - pc))
+    x = L * (L * pc * pc - L * pc + pc - 0.5) / max(vrt, 1e-6)
+    v = math.copysign(abs(x) ** 0.25, pc - 0.5)
+    a = L / v if v != 0 else 1.5
+    y = -v * a
+    mdt = (a / (2 * v)) * (1 - math.exp(y)) / (1 + math.exp(y)) if v != 0 else 0.2
+    t0 = mrt - mdt
+    if not all(map(math.isfinite, (v, a, t0))):
+        v, a, t0 = 0.5, 1.5, 0.5 * lo
+    return (float(np.clip(v, -6, 6)), float(np.clip(a, 0.3, 5.0)),
+            float(np.clip(t0, 0.1 * lo, 0.9 * lo)))
+
+
+class _Problem:
+    """Parameter slots, their transforms and the log-likelihood of one unit's trials."""
+
+    def __init__(self, pl: _Payload):
+        self.pl = pl
+        spec = pl.spec
+        self.rt = np.ascontiguousarray(pl.rt, dtype=np.float64)
+        self.resp = np.ascontiguousarray(pl.response, dtype=np.int64)
+        n = self.n = self.rt.size
+        self.rt_min, self.rt_max = float(self.rt.min()), float(self.rt.max())
+        self.names, self.base, self.kind, self.hi = [], [], [], []
+        self.entries = {}
+        self.touch = []  # trial masks touched by each slot (for starting values and t0 bounds)
+        po = spec["p_outlier"]
+        for name in PARAM_NAMES:
+            if name not in spec["free"]:
+                self.entries[name] = ("fixed", np.array([spec["fixed"][name]]))
+                continue
+            dep = spec["deps"].get(name)
+            if dep is None:
+                self.entries[name] = ("shared", self._slot(name, name, np.ones(n, bool)))
+            elif dep[0] == "levels":
+                cols = dep[1]
+                keys = list(zip(*(pl.conds[c] for c in cols), strict=True))
+                labels = sorted(set(keys), key=lambda k: tuple(map(str, k)))
+                index = {k: i for i, k in enumerate(labels)}
+                codes = np.array([index[k] for k in keys], dtype=np.int64)
+                slots = np.array([
+                    self._slot(f"{name}[{'.'.join(map(str, lab))}]", name, codes == i)
+                    for i, lab in enumerate(labels)])
+                self.entries[name] = ("levels", slots, codes)
+            else:
+                import patsy
+
+                frame = pd.DataFrame(pl.conds)
+                X = patsy.dmatrix(dep[1], frame, return_type="dataframe")
+                slots = np.array([self._slot(f"{name}:{c}", name, np.ones(n, bool))
+                                  for c in X.columns])
+                self.entries[name] = ("formula", slots, np.ascontiguousarray(X.to_numpy()))
+        self.po_slot = None
+        if po == "free":
+            self.po_slot = self._slot("p_outlier", "p_outlier", np.ones(n, bool))
+        self.po_fixed = po if isinstance(po, float) else None
+        self.k = len(self.names)
+        # contaminant: uniform over the observed RT range, each response with probability 1/2
+        self.log_u = -math.log(2.0 * max(self.rt_max - self.rt_min, 1e-3))
+        self.g = np.empty((n, 8))
+        self.arange = np.arange(n)
+        self.expensive = any(self.entries[nm][0] != "fixed" or self.entries[nm][1][0] != 0
+                             for nm in ("sv", "sz", "st"))
+        for j, (b, mask) in enumerate(zip(self.base, self.touch, strict=True)):
+            if b == "t0":
+                # Without contaminants t0 must stay below every RT it applies to; with them a
+                # fast lapse may lie below t0, so only the slowest RT bounds it.
+                self.hi[j] = (float(self.rt[mask].min()) if po is None
+                              else float(self.rt[mask].max()))
+        self.z_slots = [j for j, b in enumerate(self.base) if b == "z"]
+        self.sz_slot = next((j for j, b in enumerate(self.base) if b == "sz"), None)
+        box = self.phi_bounds()
+        self.lo = np.array([-np.inf if b[0] is None else b[0] for b in box])
+        self.hi_phi = np.array([np.inf if b[1] is None else b[1] for b in box])
+
+    def _slot(self, name, base, mask):
+        kind = {"v": "id", "a": "log_a", "sv": "log_var", "st": "log_var", "z": "logit",
+                "p_outlier": "logit", "t0": "frac", "sz": "frac"}[base]
+        self.names.append(name)
+        self.base.append(base)
+        self.kind.append(kind)
+        self.hi.append(1.0)
+        self.touch.append(mask)
+        return len(self.names) - 1
+
+    # -- transforms ---------------------------------------------------------------------------
+
+    def _sz_max(self, theta):
+        if self.z_slots:
+            zs = theta[self.z_slots]
+        else:
+            zs = np.array([self.pl.spec["fixed"]["z"]])
+        m = np.minimum(zs, 1 - zs)
+        i = int(np.argmin(m))
+        return 2.0 * m[i] * (1 - 1e-9), i, zs
+
+    def to_natural(self, phi):
+        """theta(phi) and the Jacobian d theta / d phi."""
+        k = self.k
+        theta = np.empty(k)
+        J = np.zeros((k, k))
+        for j in range(k):
+            kind, x = self.kind[j], phi[j]
+            if kind == "id":
+                theta[j], J[j, j] = x, 1.0
+            elif kind in ("log_a", "log_var"):
+                theta[j] = J[j, j] = math.exp(x)
+            elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
+                s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+                theta[j] = self.hi[j] * s
+                J[j, j] = self.hi[j] * s * (1 - s)
+        if self.sz_slot is not None:
+            j = self.sz_slot
+            x = phi[j]
+            s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+            smax, i, zs = self._sz_max(theta)
+            theta[j] = smax * s
+            J[j, j] = smax * s * (1 - s)
+            if self.z_slots:
+                J[j, :] += s * (2.0 if zs[i] < 0.5 else -2.0) * J[self.z_slots[i], :] * (1 - 1e-9)
+        return theta, J
+
+    def to_phi(self, theta):
+        phi = np.empty(self.k)
+        for j in range(self.k):
+            kind, x = self.kind[j], theta[j]
+            if kind == "id":
+                phi[j] = x
+            elif kind in ("log_a", "log_var"):
+                phi[j] = math.log(max(x, 1e-12))
+            elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
+                p = min(max(x / self.hi[j], 1e-6), 1 - 1e-6)
+                phi[j] = math.log(p / (1 - p))
+        if self.sz_slot is not None:
+            smax = self._sz_max(theta)[0]
+            p = min(max(theta[self.sz_slot] / smax, 1e-6), 1 - 1e-6)
+            phi[self.sz_slot] = math.log(p / (1 - p))
+        return np.clip(phi, self.lo, self.hi_phi)
+
+    def phi_bounds(self):
+        return [(None, None) if (k == "id" and "[" not in n and ":" in n) else _PHI_BOUNDS[k]
+                for k, n in zip(self.kind, self.names, strict=True)]
+
+    # -- likelihood ---------------------------------------------------------------------------
+
+    def trial_params(self, theta):
+        pars = []
+        for name in PARAM_NAMES:
+            e = self.entries[name]
+            if e[0] == "fixed":
+                pars.append(e[1])
+            elif e[0] == "shared":
+                pars.append(np.array([theta[e[1]]]))
+            elif e[0] == "levels":
+                pars.append(np.ascontiguousarray(theta[e[1]][e[2]]))
+            else:
+                pars.append(np.ascontiguousarray(e[2] @ theta[e[1]]))
+        return pars
+
+    def nll_grad_theta(self, theta, scores=False):
+        """Negative log-likelihood and its gradient in the natural parametrisation; with
+        ``scores`` also the per-trial scores (n, k), the gradients of each trial's log-density."""
+        from sdekit.ddm._optimize import loglik_grad
+
+        pars = self.trial_params(theta)
+        g = loglik_grad(self.rt, self.resp, pars, self.g, self.pl.threads and self.expensive)
+        logf = g[:, 0]
+        grad = np.zeros(self.k)
+        S = np.zeros((self.n, self.k)) if scores else None
+        po = theta[self.po_slot] if self.po_slot is not None else self.po_fixed
+        weights = None
+        if po is not None:
+            # mixture (1 - p) f + p u: each trial's DDM score weighted by its DDM share
+            with np.errstate(under="ignore"):
+                lf = np.logaddexp(math.log1p(-po) + logf, math.log(po) + self.log_u)
+                weights = np.exp(math.log1p(-po) + logf - lf)
+                total = float(lf.sum())
+                if self.po_slot is not None:
+                    sp = np.exp(self.log_u - lf) - np.exp(logf - lf)
+                    grad[self.po_slot] = -float(sp.sum())
+                    if scores:
+                        S[:, self.po_slot] = sp
+        else:
+            total = float(logf.sum())
+        if not math.isfinite(total):
+            return (math.inf, grad, S) if scores else (math.inf, grad)
+        for name in PARAM_NAMES:
+            e = self.entries[name]
+            if e[0] == "fixed":
+                continue
+            col = g[:, _COL[name]]
+            if weights is not None:
+                col = col * weights
+            if e[0] == "shared":
+                grad[e[1]] -= col.sum()
+                if scores:
+                    S[:, e[1]] = col
+            elif e[0] == "levels":
+                grad[e[1]] -= np.bincount(e[2], weights=col, minlength=e[1].size)
+                if scores:
+                    S[self.arange, e[1][e[2]]] = col
+            else:
+                grad[e[1]] -= e[2].T @ col
+                if scores:
+                    S[:, e[1]] = e[2] * col[:, None]
+        if scores:
+            return -total, grad, S
+        return -total, grad
+
+    def levenberg_marquardt(self, phi, maxiter=300):
+        """Minimise the negative log-likelihood over phi by Levenberg-Marquardt steps on the
+        outer product of the per-trial scores (BHHH): one gradient evaluation per accepted step,
+        and quadratic-like convergence where the model fits, since that outer product estimates
+        the information."""
+        theta, J = self.to_natural(phi)
+        f, g, S = self.nll_grad_theta(theta, scores=True)
+        if not math.isfinite(f):
+            return phi, f, False, "non-finite log-likelihood at the start", 1
+        g, S = J.T @ g, S @ J
+        lam, nev, ok, msg, small = 1e-3, 1, False, "iteration limit reached", 0
+        for _ in range(maxiter):
+            B = S.T @ S
+            d = np.diag(B).copy() + 1e-12 * (1.0 + np.abs(np.diag(B)).max())
+            while True:
+                try:
+                    step = np.linalg.solve(B + lam * np.diag(d), -g)
+                except np.linalg.LinAlgError:
+                    step = None
+                if step is not None:
+                    new = phi + step
+                    if np.all(new >= self.lo) and np.all(new <= self.hi_phi):
+                        th2, J2 = self.to_natural(new)
+                        f2, g2, S2 = self.nll_grad_theta(th2, scores=True)
+                        nev += 1
+                        if math.isfinite(f2) and f2 <= f:
+                            break
+                lam *= 10.0
+                if lam > 1e12:
+                    return phi, f, ok, "no step decreases the objective", nev
+            df_ = f - f2
+            phi, f, g, S = new, f2, J2.T @ g2, S2 @ J2
+            lam = max(lam * 0.1, 1e-12)
+            # Quadrature noise (relative 1e-7 per trial in the full DDM) sets a floor on what a
+            # decrease can show: stop after three steps that gain less than that.
+            small = small + 1 if df_ < 1e-9 * max(1.0, abs(f)) else 0
+            if np.max(np.abs(g)) < 1e-9 * self.n or df_ < 1e-14 * max(1.0, abs(f)) or small >= 3:
+                ok, msg = True, "converged"
+                break
+        return phi, f, ok, msg, nev
+
+    def objective_boxed(self, phi):
+        """The objective, refusing points outside the search box (BFGS then backtracks)."""
+        if np.any(phi < self.lo) or np.any(phi > self.hi_phi):
+            return 1e10, np.zeros(self.k)
+        return self.objective(phi)
+
+    def newton_polish(self, theta, nll, grad, H):
+        """A few Newton steps in the natural parametrisation from the optimiser's end point:
+        they take the gradient to rounding level, so the reported maximum does not depend on
+        the optimiser's stopping rule."""
+        for _ in range(1 if self.expensive else 4):
+            try:
+                if np.linalg.eigvalsh(H).min() <= 0:
+                    break
+                step = np.linalg.solve(H, grad)
+            except np.linalg.LinAlgError:
+                break
+            lam = 1.0
+            while lam > 1e-3:
+                new = theta - lam * step
+                if self.in_domain(new):
+                    f, g = self.nll_grad_theta(new)
+                    if f <= nll:
+                        break
+                lam *= 0.5
+            else:
+                break
+            done = nll - f < 1e-12 * max(1.0, abs(nll))
+            theta, nll, grad = new, f, g
+            if self.expensive:
+                break  # one step; the Hessian barely moves and costs k gradients
+            H = self.hessian(theta, grad)
+            if done:
+                break
+        return theta, nll, grad, H
+
+    def objective(self, phi):
+        theta, J = self.to_natural(phi)
+        f, g = self.nll_grad_theta(theta)
+        if not math.isfinite(f) or not np.all(np.isfinite(g)):
+            return 1e10, np.zeros(self.k)
+        return f / self.n, (J.T @ g) / self.n
+
+    # -- starting values ----------------------------------------------------------------------
+
+    def start_theta(self):
+        theta = np.empty(self.k)
+        for j, (b, mask) in enumerate(zip(self.base, self.touch, strict=True)):
+            v, a, t0 = _ez(self.rt[mask], self.resp[mask])
+            theta[j] = {"v": v, "a": a, "t0": min(t0, 0.9 * self.hi[j]) if self.pl.spec[
+                "p_outlier"] is None else t0, "z": 0.5, "sv": 0.5, "st": 0.05,
+                "p_outlier": 0.02, "sz": 0.0}[b]
+        for _name, e in self.entries.items():
+            if e[0] == "formula":
+                v0 = _ez(self.rt, self.resp)[0]
+                coef = np.linalg.lstsq(e[2], np.full(self.n, v0), rcond=None)[0]
+                theta[e[1]] = coef
+        if self.sz_slot is not None:
+            theta[self.sz_slot] = 0.2 * self._sz_max(theta)[0]
+        return theta
+
+    # -- quantile objective -------------------------------------------------------------------
+
+    def setup_qmp(self):
+        """Observed quantiles per cell and response, and the counts between them."""
+        cells = self.cells()
+        q_rt, q_resp, q_rep, groups = [], [], [], []
+        for _label, idx in cells:
+            for r in (1, 0):
+                rts = np.sort(self.rt[idx][self.resp[idx] == r])
+                if rts.size >= 10:
+                    qs = np.quantile(rts, QUANTILES)
+                    edges = np.searchsorted(rts, qs, side="right")
+                    counts = np.diff(np.concatenate([[0], edges, [rts.size]]))
+                else:
+                    qs = np.empty(0)
+                    counts = np.array([rts.size])
+                start = len(q_rt)
+                q_rt += list(qs)
+                q_resp += [r] * qs.size
+                q_rep += [idx[0]] * qs.size
+                groups.append((start, qs.size, r, idx[0], counts.astype(float)))
+        self.q_rt = np.array(q_rt, dtype=float)
+        self.q_resp = np.array(q_resp, dtype=np.int64)
+        self.q_rep = np.array(q_rep, dtype=np.int64)
+        self.q_groups = groups
+
+    def qmp_objective(self, phi):
+        from sdekit.ddm import density
+
+        theta, _ = self.to_natural(phi)
+        pars = self.trial_params(theta)
+        full = any(p.size > 1 or p[0] != 0 for p in pars[4:])
+        per = [p if p.size == 1 else p[self.q_rep] for p in pars]
+        if self.q_rt.size:
+            if full:
+                F = density.cdf(self.q_rt, self.q_resp, *(
+                    p if p.size == 1 else p for p in per))
+            else:
+                from sdekit.ddm._optimize import cdf_simple
+
+                F = cdf_simple(self.q_rt, self.q_resp, per, np.empty(self.q_rt.size))
+        po = theta[self.po_slot] if self.po_slot is not None else self.po_fixed
+        total = 0.0
+        for start, m, r, rep, counts in self.q_groups:
+            pr = [float(p[0] if p.size == 1 else p[rep]) for p in pars]
+            pu = float(density.prob_upper(pr[0], pr[1], pr[2], pr[4], pr[5]))
+            pres = pu if r == 1 else 1 - pu
+            cdf = np.concatenate([[0.0], F[start:start + m] if m else [], [pres]])
+            if po is not None:
+                span = max(self.rt_max - self.rt_min, 1e-3)
+                qq = np.concatenate([[self.rt_min], self.q_rt[start:start + m], [self.rt_max]])
+                cdf = (1 - po) * cdf + po * 0.5 * (qq - self.rt_min) / span
+            p = np.maximum(np.diff(cdf), 1e-300)
+            total -= float(counts @ np.log(p))
+        return total / self.n
+
+    def cells(self):
+        """(label, trial indices) for each combination of the condition columns used."""
+        cols = self.pl.cond_cols
+        if not cols:
+            return [("all", np.arange(self.n))]
+        keys = list(zip(*(self.pl.conds[c] for c in cols), strict=True))
+        out = {}
+        for i, k in enumerate(keys):
+            out.setdefault(k, []).append(i)
+        labels = sorted(out, key=lambda k: tuple(map(str, k)))
+        return [(", ".join(f"{c}={x}" for c, x in zip(cols, lab, strict=True)),
+                 np.array(out[lab])) for lab in labels]
+
+    # -- observed information -----------------------------------------------------------------
+
+    def in_domain(self, theta):
+        for j, b in enumerate(self.base):
+            x = theta[j]
+            if b == "a" and not x > 0:
+                return False
+            if b in ("z", "p_outlier") and not 0 < x < 1:
+                return False
+            if b == "t0" and not 0 <= x < self.hi[j]:
+                return False
+            if b in ("sv", "st", "sz") and not x >= 0:
+                return False
+        if self.sz_slot is not None and theta[self.sz_slot] > self._sz_max(theta)[0]:
+            return False
+        return True
+
+    def hessian(self, theta, g0=None):
+        """Hessian of the negative log-likelihood in the natural parametrisation, by central
+        differences of the analytic gradient (forward differences for the full DDM, whose
+        gradient costs tens of milliseconds per 500 trials, and at a boundary)."""
+        k = self.k
+        H = np.empty((k, k))
+        forward = self.expensive
+        if forward and g0 is None:
+            g0 = self.nll_grad_theta(theta)[1]
+        for j in range(k):
+            h = 1e-5 * max(abs(theta[j]), 0.05)
+            if self.base[j] == "t0":
+                h = min(h, 0.25 * (self.hi[j] - theta[j]))
+            up, dn = theta.copy(), theta.copy()
+            up[j] += h
+            dn[j] -= h
+            ok_up, ok_dn = self.in_domain(up), self.in_domain(dn)
+            if forward and ok_up:
+                ok_dn = False
+            elif forward and ok_dn:
+                ok_up = False
+            gu = self.nll_grad_theta(up)[1] if ok_up else None
+            gd = self.nll_grad_theta(dn)[1] if ok_dn else None
+            if g0 is None and not (ok_up and ok_dn):
+                g0 = self.nll_grad_theta(theta)[1]
+            if ok_up and ok_dn:
+                H[:, j] = (gu - gd) / (2 * h)
+            elif ok_up:
+                H[:, j] = (gu - g0) / h
+            elif ok_dn:
+                H[:, j] = (g0 - gd) / h
+            else:
+                H[:, j] = np.nan
+        return 0.5 * (H + H.T)
+
+
+def _lm_result(prob, x0):
+    from scipy.optimize import OptimizeResult
+
+    phi, f, ok, msg, nev = prob.levenberg_marquardt(x0)
+    return OptimizeResult(x=phi, fun=f / prob.n, success=ok, message=msg, nfev=nev)
+
+
+def _fit_unit(pl: _Payload):
+    """Fit one unit; plain data in, a :class:`DDMResults` out (runs in worker processes)."""
+    from scipy.optimize import minimize
+
+    t_start = time.perf_counter()
+    prob = _Problem(pl)
+    rng = np.random.default_rng(np.random.SeedSequence(list(pl.seed)))
+    lo, hi = prob.lo, prob.hi_phi
+    phi0 = prob.to_phi(prob.start_theta())
+    if pl.method == "qmp":
+        prob.setup_qmp()
+    runs = []
+    for s in range(max(1, pl.starts)):
+        x0 = phi0 if s == 0 else np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), lo, hi)
+        if pl.method == "mle":
+            r = _lm_result(prob, x0)
+        else:
+            r = minimize(prob.qmp_objective, x0, method="Nelder-Mead",
+                         options={"maxiter": 4000 * prob.k, "xatol": 1e-7, "fatol": 1e-11,
+                                  "adaptive": prob.k > 4})
+        runs.append(r)
+        best = sorted(float(q.fun) for q in runs if np.isfinite(q.fun))
+        # Two starts ending at the same optimum: the search is done (a different, better
+        # optimum would have to have been missed by both).
+        if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < 1e-5:
+            break
+    r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
+    theta, J = prob.to_natural(r.x)
+    nll, grad = prob.nll_grad_theta(theta)
+    H = prob.hessian(theta, grad)
+    if pl.method == "mle":
+        theta, nll, grad, H = prob.newton_polish(theta, nll, grad, H)
+    grad_phi = prob.to_natural(prob.to_phi(theta))[1].T @ grad
+    gnorm = float(np.max(np.abs(grad_phi))) / prob.n if prob.k else 0.0
+    converged = math.isfinite(nll) and (gnorm < 1e-5 if pl.method == "mle" else bool(r.success))
+    messages = []
+    if not converged:
+        messages.append(f"optimiser stopped without converging ({r.message}; largest "
+                        f"gradient component {gnorm:.2g})")
+    cov = np.full((prob.k, prob.k), np.nan)
+    if np.all(np.isfinite(H)):
+        try:
+            eig = np.linalg.eigvalsh(H)
+            if eig.min() > 1e-10 * max(eig.max(), 1.0):
+                cov = np.linalg.inv(H)
+            else:
+                messages.append("observed information not positive definite (a parameter at "
+                                "its bound or not identified): standard errors set to NaN")
+        except np.linalg.LinAlgError:
+            pass
+    if pl.method == "qmp":
+        messages = [m for m in messages if not m.startswith("observed")]
+    starts_llf = [-float(q.fun) * prob.n if pl.method == "mle" else -float(q.fun)
+                  for q in runs]
+    return DDMResults(prob, theta, cov, -nll, converged, messages, pl.method, starts_llf,
+                      time.perf_counter() - t_start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+class DDMResults:
+    """The result of fitting one DDM to one data set (one subject, or pooled data).
+
+    Mirrors statsmodels' ``GenericLikelihoodModelResults``: ``params``, ``bse``, ``cov_params()``,
+    ``conf_int()``, ``llf``, ``aic``, ``bic``, ``nobs``, ``df_model``, ``summary()``. Parameters,
+    standard errors and intervals are in the natural parametrisation (``a`` full boundary
+    separation, ``z`` relative start, ``t0`` in seconds).
+
+    Attributes
+    ----------
+    params : pandas.Series
+        Estimates, named (``v``, ``a``, ``v[easy]``, ``v:coherence``, ``p_outlier`` ...).
+    bse : pandas.Series
+        Standard errors from the observed information (NaN for ``method="qmp"``, and where the
+        information matrix is singular).
+    llf : float
+        Maximised log-likelihood (for ``method="qmp"``: the log-likelihood at its estimate).
+    nobs : int
+        Number of trials.
+    converged : bool
+        Whether the optimiser converged (projected gradient near zero).
+    fixed : dict
+        Parameters held fixed and their values.
+    key : object
+        The subject (or other ``by`` value); ``None`` for pooled data.
+    """
+
+    def __init__(self, prob, theta, cov, llf, converged, messages, method, starts_llf, seconds):
+        self.key = prob.pl.key
+        self.model = prob.pl.spec["model"]
+        self.method = method
+        self.params = pd.Series(theta, index=prob.names, name="estimate")
+        self._cov = pd.DataFrame(cov, index=prob.names, columns=prob.names)
+        if method == "qmp":
+            self._cov.loc[:, :] = np.nan
+        self.bse = pd.Series(np.sqrt(np.diag(self._cov.to_numpy())), index=prob.names,
+                             name="se")
+        self.llf = float(llf)
+        self.nobs = int(prob.n)
+        self.df_model = int(prob.k)
+        self.k_params = int(prob.k)
+        self.converged = bool(converged)
+        self.messages = list(messages)
+        self.fixed = {k: v for k, v in prob.pl.spec["fixed"].items()}
+        if prob.po_fixed is not None:
+            self.fixed["p_outlier"] = prob.po_fixed
+        self.p_outlier = (float(theta[prob.po_slot]) if prob.po_slot is not None
+                          else prob.po_fixed)
+        self.start_llfs = list(starts_llf)
+        self.fit_seconds = float(seconds)
+        self._prob = prob
+
+    # statsmodels-like statistics
+    @property
+    def aic(self):
+        """Akaike information criterion, ``-2 llf + 2 k``."""
+        return -2.0 * self.llf + 2.0 * self.k_params
+
+    @property
+    def bic(self):
+        """Bayesian information criterion, ``-2 llf + k log(nobs)``."""
+        return -2.0 * self.llf + math.log(self.nobs) * self.k_params
+
+    def cov_params(self):
+        """Covariance of the estimates (inverse observed information), a DataFrame."""
+        return self._cov.copy()
+
+    def conf_int(self, alpha=0.05):
+        """Wald confidence intervals, a DataFrame with columns ``lower`` and ``upper``."""
+        from scipy.stats import norm
+
+        q = norm.ppf(1 - alpha / 2)
+        return pd.DataFrame({"lower": self.params - q * self.bse,
+                             "upper": self.params + q * self.bse})
+
+    def to_frame(self, alpha=0.05):
+        """One row per parameter: ``parameter, estimate, se, ci_low, ci_high``."""
+        ci = self.conf_int(alpha)
+        return pd.DataFrame({"parameter": self.params.index, "estimate": self.params.values,
+                             "se": self.bse.values, "ci_low": ci["lower"].values,
+                             "ci_high": ci["upper"].values})
+
+    def cell_params(self):
+        """Natural DDM parameters in each condition cell, a DataFrame indexed by cell label."""
+        rows = {}
+        pars = self._prob.trial_params(self.params.to_numpy())
+        for label, idx in self._prob.cells():
+            i = idx[0]
+            rows[label] = {n: float(p[0] if p.size == 1 else p[i])
+                           for n, p in zip(PARAM_NAMES, pars, strict=True)}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def data(self):
+        """The fitted trials: ``rt``, ``response``, ``cell`` (condition label)."""
+        cell = np.empty(self.nobs, dtype=object)
+        for label, idx in self._prob.cells():
+            cell[idx] = label
+        return pd.DataFrame({"rt": self._prob.rt, "response": self._prob.resp, "cell": cell})
+
+    def summary(self, alpha=0.05):
+        """A readable text table of the estimates and fit statistics."""
+        who = "" if self.key is None else f"  subject: {self.key}"
+        how = ("maximum likelihood" if self.method == "mle"
+               else "quantile maximum probability")
+        lines = [f"DDM fit ({self.model} model, {how}){who}",
+                 f"trials: {self.nobs}   free parameters: {self.k_params}   converged: "
+                 f"{'yes' if self.converged else 'NO'}",
+                 f"log-likelihood: {self.llf:.4f}   AIC: {self.aic:.3f}   BIC: {self.bic:.3f}"]
+        if self.fixed:
+            lines.append("fixed: " + ", ".join(f"{k}={v:g}" for k, v in self.fixed.items()))
+        ci = self.conf_int(alpha)
+        lvl = f"{100 * (1 - alpha):g}%"
+        width = max([9] + [len(n) for n in self.params.index])
+        head = f"{'parameter':<{width}}  {'estimate':>10}  {'std err':>9}  {lvl + ' CI':>23}"
+        lines += ["-" * len(head), head, "-" * len(head)]
+        for n in self.params.index:
+            lines.append(f"{n:<{width}}  {self.params[n]:>10.4f}  {self.bse[n]:>9.4f}  "
+                         f"[{ci.loc[n, 'lower']:>9.4f}, {ci.loc[n, 'upper']:>9.4f}]")
+        lines.append("-" * len(head))
+        lines += [f"note: {m}" for m in self.messages]
+        return "\n".join(lines)
+
+    def __repr__(self):
+        body = ", ".join(f"{k}={v:.3g}" for k, v in self.params.items())
+        return f"<DDMResults {self.model} llf={self.llf:.2f}: {body}>"
+
+    def plot(self, path=None, kind="both"):
+        """Quantile-probability plot and RT histograms with the fitted densities (PNG).
+
+        See :func:`sdekit.ddm.plots.plot_fit`.
+        """
+        from sdekit.ddm.plots import plot_fit
+
+        return plot_fit(self, path, kind=kind)
+
+
+class FitCollection:
+    """Results of fitting each subject (or each level of ``by``) separately.
+
+    Behaves like a read-only mapping from subject to :class:`DDMResults`.
+    """
+
+    def __init__(self, results, by):
+        self.by = by
+        self.results = dict(results)
+
+    def __getitem__(self, key):
+        return self.results[key]
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self):
+        return len(self.results)
+
+    def keys(self):
+        return self.results.keys()
+
+    def values(self):
+        return self.results.values()
+
+    def items(self):
+        return self.results.items()
+
+    @property
+    def params(self):
+        """Estimates, one row per subject, one column per parameter."""
+        return pd.DataFrame({k: r.params for k, r in self.results.items()}).T.rename_axis(self.by)
+
+    @property
+    def bse(self):
+        return pd.DataFrame({k: r.bse for k, r in self.results.items()}).T.rename_axis(self.by)
+
+    @property
+    def llf(self):
+        return float(sum(r.llf for r in self.results.values()))
+
+    @property
+    def converged(self):
+        return pd.Series({k: r.converged for k, r in self.results.items()}, name="converged")
+
+    def to_frame(self, alpha=0.05):
+        """Tidy table: one row per subject and parameter (``estimate, se, ci_low, ci_high``),
+        with the subject's ``converged``, ``llf`` and ``nobs``."""
+        frames = []
+        for k, r in self.results.items():
+            f = r.to_frame(alpha)
+            f.insert(0, self.by, k)
+            f["converged"] = r.converged
+            f["llf"] = r.llf
+            f["nobs"] = r.nobs
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+
+    def to_csv(self, path, alpha=0.05):
+        """Write :meth:`to_frame` to ``path`` atomically (no partial file on failure)."""
+        write_atomic(self.to_frame(alpha), path)
+
+    def summary(self, alpha=0.05):
+        """Estimates (standard errors) per subject as a text table."""
+        est, se = self.params, self.bse
+        cells = est.map(lambda x: f"{x:.3f}") + " (" + se.map(
+            lambda x: f"{x:.3f}" if np.isfinite(x) else "-") + ")"
+        conv = self.converged
+        cells["converged"] = conv.map({True: "yes", False: "NO"}).reindex(cells.index).values
+        cells["llf"] = [f"{self.results[k].llf:.2f}" for k in cells.index]
+        r0 = next(iter(self.results.values()))
+        head = (f"DDM fits ({r0.model} model) of {len(self)} {self.by} groups, "
+                f"{sum(r.nobs for r in self.values())} trials; estimate (std err)")
+        text = [head, cells.to_string()]
+        bad = [k for k, c in conv.items() if not c]
+        if bad:
+            text.append(f"not converged: {', '.join(map(str, bad))}")
+        return "\n".join(text)
+
+    def __repr__(self):
+        return f"<FitCollection of {len(self)} fits by {self.by!r}>"
+
+    def plot(self, path=None, kind="both"):
+        """Plots of every fit, one row of panels per subject (see :mod:`sdekit.ddm.plots`)."""
+        from sdekit.ddm.plots import plot_collection
+
+        return plot_collection(self, path, kind=kind)
+
+
+def write_atomic(frame, path):
+    """Write a DataFrame as CSV to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def _load(data, cond_cols, min_trials, subject):
+    from sdekit.ddm import data as ddata
+
+    if isinstance(data, (str, os.PathLike)):
+        df = ddata.read_csv(data, conditions=cond_cols or None, min_trials=min_trials)
+    elif isinstance(data, pd.DataFrame):
+        df = ddata.from_dataframe(data, conditions=cond_cols or None, min_trials=min_trials)
+    else:
+        raise TypeError(f"data must be a DataFrame or a CSV path, got {type(data).__name__}")
+    return df
+
+
+def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p_outlier=None,
+        method="mle", starts=4, seed=0, progress=True, n_jobs=None, scheduler=None,
+        min_trials=10):
+    """Fit a drift-diffusion model to response times and choices.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or path
+        Trials, one per row: ``rt`` (seconds), ``response`` (1 upper, 0 lower), optionally
+        ``subj_idx`` and condition columns. A path is read with :func:`sdekit.ddm.read_csv`;
+        a DataFrame is validated with :func:`sdekit.ddm.from_dataframe` (same checks).
+    model : {"simple", "full"}
+        ``"simple"``: v, a, z, t0 (sv = sz = st = 0). ``"full"``: also sv, sz, st.
+    free : list of str, optional
+        Parameters to estimate (default: all of the model's parameters not in ``fixed``). Those
+        neither free nor fixed take their defaults (z = 0.5, sv = sz = st = 0).
+    fixed : dict, optional
+        Parameters held at a value, e.g. ``{"z": 0.5}``.
+    depends_on : dict, optional
+        ``{"v": "stim"}``: one ``v`` per level of column ``stim`` (named ``v[easy]`` ...); a list
+        of columns crosses them; for ``v`` a patsy formula such as ``"1 + C(stim) + coherence"``
+        makes the drift a linear function of covariates (coefficients named ``v:Intercept``,
+        ``v:coherence`` ...).
+    by : str, optional
+        Fit each level of this column (usually ``"subj_idx"``) separately; returns a
+        :class:`FitCollection`. ``None`` fits all trials together.
+    p_outlier : None, float or "free"
+        Uniform contaminant (lapse) mixture: density ``(1 - p) f_DDM + p u`` with ``u`` uniform
+        over the observed RT range, either response with probability 1/2. ``None`` (default)
+        fits no contaminant, a number fixes ``p``, ``"free"`` estimates it.
+    method : {"mle", "qmp"}
+        Maximum likelihood (default), or quantile maximum probability on the 0.1, 0.3, 0.5,
+        0.7, 0.9 RT quantiles of each response and condition (no standard errors).
+    starts : int
+        Maximum number of starting points: EZ-diffusion estimates, then jittered copies (with
+        ``seed``). The search stops early once two starts reach the same optimum.
+    seed : int
+        Seed of the jitter; with the same seed the result does not depend on ``n_jobs`` or the
+        scheduler.
+    progress : bool
+        Show a progress bar over subjects (on stderr).
+    n_jobs : int, optional
+        Worker processes for several subjects (default: all cores). 1 fits in this process.
+    scheduler : None, "local", str or distributed.Client
+        Run the per-subject fits as Dask tasks: ``"local"`` starts an embedded local cluster,
+        any other string is a scheduler address, or pass a ``Client``.
+    min_trials : int
+        Minimum number of trials per subject and condition cell.
+
+    Returns
+    -------
+    DDMResults or FitCollection
+
+    Raises
+    ------
+    ValueError
+        Unknown parameter names, impossible fixed values, ``depends_on`` naming a missing column,
+        too few trials.
+    sdekit.ddm.DataError
+        Invalid data, or RTs at or below a fixed ``t0`` without a contaminant.
+    """
+    if method not in ("mle", "qmp"):
+        raise ValueError(f"method must be 'mle' or 'qmp', got {method!r}")
+    starts = int(starts)
+    if starts < 1:
+        raise ValueError(f"starts must be >= 1, got {starts}")
+    columns = list(data.columns) if isinstance(data, pd.DataFrame) else None
+    if columns is None:
+        if not isinstance(data, (str, os.PathLike)):
+            raise TypeError(f"data must be a DataFrame or a CSV path, got {type(data).__name__}")
+        df0 = _load(data, None, min_trials, None)
+        columns = list(df0.columns)
+        data = df0
+    spec = _spec(model, free, fixed, depends_on, p_outlier, columns)
+    cond_cols = []
+    for dep in spec["deps"].values():
+        cols = dep[1] if dep[0] == "levels" else _formula_columns(dep[1])
+        for c in cols:
+            if c not in columns:
+                raise ValueError(f"depends_on formula {dep[1]!r} uses {c!r}, which is not a "
+                                 f"column of the data (columns: {', '.join(map(str, columns))})")
+            if c not in cond_cols:
+                cond_cols.append(c)
+    if by is not None and by not in columns:
+        raise ValueError(f"by={by!r} is not a column of the data (columns: "
+                         f"{', '.join(map(str, columns))})")
+    factor_cols = [c for d in spec["deps"].values() if d[0] == "levels" for c in d[1]]
+    df = _load(data, sorted(set(factor_cols)), min_trials, None)
+    if "t0" not in spec["free"] and spec["p_outlier"] is None:
+        from sdekit.ddm.data import check_rts_against_t0
+
+        check_rts_against_t0(df, spec["fixed"]["t0"])
+    if method == "qmp" and any(d[0] == "formula" for d in spec["deps"].values()):
+        raise ValueError("method='qmp' needs conditions with enough trials for quantiles; use "
+                         "depends_on with column names, not formulas")
+    units = [(None, df)] if by is None else list(df.groupby(by, sort=True))
+    payloads = []
+    n_free = len(spec["free"]) + (spec["p_outlier"] == "free")
+    for i, (key, sub) in enumerate(units):
+        if len(sub) < max(min_trials, 2 * n_free):
+            who = "the data" if key is None else f"{by} {key}"
+            raise ValueError(f"{who} has {len(sub)} trials: too few to fit {n_free} parameters "
+                             f"(at least {max(min_trials, 2 * n_free)} needed)")
+        conds = {c: sub[c].to_numpy() for c in cond_cols}
+        payloads.append(_Payload(key=key, rt=sub["rt"].to_numpy(float),
+                                 response=sub["response"].to_numpy(np.int64), conds=conds,
+                                 spec=spec, method=method, starts=starts,
+                                 seed=(int(seed), i), cond_cols=cond_cols))
+    results = _run(payloads, progress=progress, n_jobs=n_jobs, scheduler=scheduler)
+    for r in results:
+        if not r.converged or r.messages:
+            who = "pooled data" if r.key is None else f"{by} {r.key}"
+            for m in r.messages:
+                warnings.warn(f"{who}: {m}", FitWarning, stacklevel=2)
+    if by is None:
+        return results[0]
+    return FitCollection([(r.key, r) for r in results], by)
+
+
+def _run(payloads, progress, n_jobs, scheduler):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(payloads), desc="fitting", unit="fit", file=sys.stderr,
+               disable=not progress or len(payloads) < 2)
+    try:
+        if scheduler is not None:
+            return _run_dask(payloads, scheduler, n_jobs, bar)
+        jobs = os.cpu_count() or 1 if n_jobs is None else int(n_jobs)
+        if jobs <= 1 or len(payloads) < 2:
+            out = []
+            for pl in payloads:
+                pl.threads = jobs > 1
+                out.append(_fit_unit(pl))
+                bar.update()
+            return out
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        # Processes, not threads: much of a fit is scipy's Python-level optimiser loop, which
+        # holds the GIL. Forked workers inherit the compiled kernels.
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        out = [None] * len(payloads)
+        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(payloads)),
+                                    mp_context=ctx) as ex:
+            futs = {ex.submit(_fit_unit, pl): i for i, pl in enumerate(payloads)}
+            for f in cf.as_completed(futs):
+                out[futs[f]] = f.result()
+                bar.update()
+        return out
+    finally:
+        bar.close()
+
+
+def _run_dask(payloads, scheduler, n_jobs, bar):
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ImportError("scheduler= needs Dask: pip install 'sdekit[dask]'") from None
+    own = []
+    if isinstance(scheduler, Client):
+        client = scheduler
+    elif scheduler == "local":
+        cluster = LocalCluster(n_workers=n_jobs or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+        own = [client, cluster]
+    elif isinstance(scheduler, str):
+        client = Client(scheduler)
+        own = [client]
+    else:
+        raise ValueError(f"scheduler must be None, 'local', an address or a Client, got "
+                         f"{scheduler!r}")
+    try:
+        futs = client.map(_fit_unit, payloads, pure=False)
+        index = {f.key: i for i, f in enumerate(futs)}
+        out = [None] * len(payloads)
+        for f in as_completed(futs):
+            out[index[f.key]] = f.result()
+            bar.update()
+        return out
+    finally:
+        for obj in own:
+            obj.close()
