@@ -931,6 +931,18 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     if not t > 0.0:
         out[0] = _NEG_INF
         return
+    if sz == 0.0 and st == 0.0:
+        # no quadrature, no workspace: the series derivatives themselves
+        lf, dv, da, dw, dt, dsv = _logpdf_dec_grad(t, response, v, a, z, sv)
+        out[0] = lf
+        out[1] = dv
+        out[2] = da
+        out[3] = dw
+        out[4] = -dt
+        out[5] = dsv
+        out[6] = 0.0
+        out[7] = -0.5 * dt
+        return
     tmp = np.empty(_NO)
     if st == 0.0:
         ref = _inner_grad(t, response, v, a, z, sv, sz, tol, tmp)

@@ -172,24 +172,33 @@ def _f_sv(t, w, v, a, sv):
 
 
 def full_point(args):
-    rt, resp, v, a, z, t0, sv, sz, st = args
+    rt, resp, v, a, z, t0, sv, sz, st, hard = args
     mp.mp.dps = 30
     rt, v, a, z, t0, sv, sz, st = (mp.mpf(x) for x in (rt, v, a, z, t0, sv, sz, st))
     if resp == 1:
         v, z = -v, 1 - z
+
+    def breaks(lo, hi):
+        # geometric breakpoints towards both ends resolve integrands that are sharply peaked
+        # at an end (milliseconds of decision time, wide windows)
+        d = hi - lo
+        if not hard:
+            return [lo, lo + d / 2, hi]
+        pts = [lo + d * f for f in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 0.9, 0.99, 0.999)]
+        return [lo] + pts + [hi]
 
     def over_z(t):
         if t <= 0:
             return mp.mpf(0)
         if sz == 0:
             return _f_sv(t, z, v, a, sv)
-        return mp.quad(lambda w: _f_sv(t, w, v, a, sv), [z - sz / 2, z, z + sz / 2]) / sz
+        return mp.quad(lambda w: _f_sv(t, w, v, a, sv), breaks(z - sz / 2, z + sz / 2)) / sz
 
     if st == 0:
         val = over_z(rt - t0)
     else:
         hi = min(rt, t0 + st)
-        val = mp.quad(lambda tau: over_z(rt - tau), mp.linspace(t0, hi, 4)) / st
+        val = mp.quad(lambda tau: over_z(rt - tau), breaks(t0, hi)) / st
     return float(mp.log(val))
 
 
@@ -238,7 +247,7 @@ def main():
     print("simple", len(grid))
 
     # --- CDF grid
-    cts = [1e-3, 0.01, 0.05, 0.13, 0.3, 1.0, 3.0, 20.0]
+    cts = [1e-3, 0.01, 0.05, 0.13, 0.3, 0.6, 1.0, 3.0, 20.0]
     cgrid = [
         (t, a, v, z, r, (i % 17 == 0))
         for i, (t, a, v, z, r) in enumerate(itertools.product(cts, as_, vs, zs, [0, 1]))
@@ -280,9 +289,15 @@ def main():
             (3.0, 0.8, 0.6, 0.2, 2.0, 0.5, 0.2),
         ]:
             for resp in (0, 1):
-                fgrid.append((rt, resp, v, a, z, t0, sv, sz, st))
+                fgrid.append((rt, resp, v, a, z, t0, sv, sz, st, False))
+    # hard corners: milliseconds of decision time with a wide start window and a large
+    # separation; a window reaching back to the onset; a narrow separation with strong drift
+    fgrid += [(0.301, 0, 1.0, 5.0, 0.5, 0.3, 0.0, 0.5, 0.0, True),
+              (0.301, 1, 4.0, 3.0, 0.9, 0.3, 2.0, 0.19, 0.0, True),
+              (0.32, 0, -8.0, 0.3, 0.3, 0.3, 3.0, 0.5, 0.5, True),
+              (0.5, 1, 0.0, 2.0, 0.5, 0.3, 1.0, 0.99, 1.0, True)]
     fv = pool.map(full_point, fgrid, chunksize=1)
-    fg = np.array(fgrid)
+    fg = np.array([f[:9] for f in fgrid], dtype=np.float64)
     full = dict(f_par=fg, f_logpdf=np.array(fv))
     print("full", len(fgrid))
 
