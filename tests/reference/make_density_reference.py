@@ -184,8 +184,12 @@ def full_point(args):
         d = hi - lo
         if not hard:
             return [lo, lo + d / 2, hi]
-        pts = [lo + d * f for f in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 0.9, 0.99, 0.999)]
-        return [lo] + pts + [hi]
+        if hard == 1:
+            fr = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 0.9, 0.99, 0.999)
+        else:  # six points per decade from 1e-8 of the width, at both ends
+            g = [10.0 ** (-k / 6) for k in range(1, 49)]
+            fr = sorted(set(g) | {1 - x for x in g} | {0.5})
+        return [lo] + [lo + d * f for f in fr] + [hi]
 
     def over_z(t):
         if t <= 0:
@@ -289,13 +293,13 @@ def main():
             (3.0, 0.8, 0.6, 0.2, 2.0, 0.5, 0.2),
         ]:
             for resp in (0, 1):
-                fgrid.append((rt, resp, v, a, z, t0, sv, sz, st, False))
+                fgrid.append((rt, resp, v, a, z, t0, sv, sz, st, 0))
     # hard corners: milliseconds of decision time with a wide start window and a large
     # separation; a window reaching back to the onset; a narrow separation with strong drift
-    fgrid += [(0.301, 0, 1.0, 5.0, 0.5, 0.3, 0.0, 0.5, 0.0, True),
-              (0.301, 1, 4.0, 3.0, 0.9, 0.3, 2.0, 0.19, 0.0, True),
-              (0.32, 0, -8.0, 0.3, 0.3, 0.3, 3.0, 0.5, 0.5, True),
-              (0.5, 1, 0.0, 2.0, 0.5, 0.3, 1.0, 0.99, 1.0, True)]
+    fgrid += [(0.301, 0, 1.0, 5.0, 0.5, 0.3, 0.0, 0.5, 0.0, 2),
+              (0.301, 1, 4.0, 3.0, 0.9, 0.3, 2.0, 0.19, 0.0, 2),
+              (0.32, 0, -8.0, 0.3, 0.3, 0.3, 3.0, 0.5, 0.5, 1),
+              (0.5, 1, 0.0, 2.0, 0.5, 0.3, 1.0, 0.99, 1.0, 1)]
     fv = pool.map(full_point, fgrid, chunksize=1)
     fg = np.array([f[:9] for f in fgrid], dtype=np.float64)
     full = dict(f_par=fg, f_logpdf=np.array(fv))
