@@ -1096,10 +1096,21 @@ def _run(payloads, progress, n_jobs, scheduler):
         # Processes, not threads: much of a fit is scipy's Python-level optimiser loop, which
         # holds the GIL. Forked workers inherit the compiled kernels.
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        # The first fit runs here: it loads the compiled kernels, which the forked workers then
+        # inherit instead of each loading them again.
         out = [None] * len(payloads)
-        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(payloads)),
+        out[0] = _fit_unit(payloads[0])
+        bar.update()
+        payloads = payloads[1:]
+        if out[0].fit_seconds * len(payloads) < 1.0:
+            # Starting worker processes costs about a second: not worth it for quick work.
+            for i, pl in enumerate(payloads):
+                out[i + 1] = _fit_unit(pl)
+                bar.update()
+            return out
+        with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(payloads))),
                                     mp_context=ctx) as ex:
-            futs = {ex.submit(_fit_unit, pl): i for i, pl in enumerate(payloads)}
+            futs = {ex.submit(_fit_unit, pl): i + 1 for i, pl in enumerate(payloads)}
             for f in cf.as_completed(futs):
                 out[futs[f]] = f.result()
                 bar.update()
@@ -1117,8 +1128,11 @@ def _run_dask(payloads, scheduler, n_jobs, bar):
     if isinstance(scheduler, Client):
         client = scheduler
     elif scheduler == "local":
-        cluster = LocalCluster(n_workers=n_jobs or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+        # Threads, not processes: worker processes would be spawned, which re-imports the
+        # user's script (failing without a __main__ guard); the likelihood kernels release the
+        # GIL. For processes, start a cluster yourself and pass its Client or address.
+        cluster = LocalCluster(n_workers=1, threads_per_worker=n_jobs or os.cpu_count() or 1,
+                               processes=False, dashboard_address=None)
         client = Client(cluster)
         own = [client, cluster]
     elif isinstance(scheduler, str):
