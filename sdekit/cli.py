@@ -183,6 +183,84 @@ def _simulate_ddm(args):
               f"mean rt {frame['rt'].mean():.3f} s)")
 
 
+def _depends_item(text):
+    name, sep, spec = text.partition("=")
+    if not sep or not name.strip() or not spec.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected PARAM=COLUMN such as v=stim (or v='1 + C(stim) + coherence'), got {text!r}"
+        )
+    spec = spec.strip()
+    if "," in spec and not any(ch in spec for ch in "+()~"):
+        return name.strip(), [c.strip() for c in spec.split(",")]
+    return name.strip(), spec
+
+
+def _p_outlier(text):
+    if text == "free":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a probability such as 0.05, or 'free', got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {value}")
+    return value
+
+
+def _check_output(path, suffixes, what):
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{what} {path} must end in {' or '.join(suffixes)}")
+    if not path.parent.exists():
+        raise UsageError(f"output folder {path.parent} does not exist")
+
+
+def _fit(args):
+    if (args.data is None) == (not args.example):
+        raise UsageError("give a data file, or --example to fit the bundled example data set")
+    if args.output is not None:
+        _check_output(args.output, (".csv", ".parquet"), "output file")
+    if args.plot is not None:
+        _check_output(args.plot, (".png",), "plot file")
+    from .ddm.data import DataError
+    from .ddm.fit import fit
+
+    depends_on = dict(args.depends_on)
+    by = args.by
+    if args.example:
+        from .ddm.example import example_path
+
+        data = str(example_path())
+        if not depends_on:
+            depends_on = {"v": "stim"}
+        by = by or "subj_idx"
+    else:
+        data = args.data
+        if not Path(data).exists():
+            raise UsageError(f"data file {data} does not exist")
+    free = None if args.free is None else [x.strip() for x in args.free.split(",") if x.strip()]
+    try:
+        res = fit(data, model=args.model, free=free, fixed=dict(args.fix) or None,
+                  depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
+                  method=args.method, starts=args.starts, seed=args.seed,
+                  progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler)
+    except (DataError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(res.summary())
+    if args.plot is not None:
+        res.plot(args.plot)
+        print(f"wrote plots to {args.plot}")
+    if args.output is not None:
+        frame = res.to_frame()
+        if by is None:
+            frame["converged"] = res.converged
+            frame["llf"] = res.llf
+            frame["nobs"] = res.nobs
+        write_table(frame, args.output)
+        print(f"wrote {len(frame)} rows to {args.output}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sdekit",
@@ -280,6 +358,53 @@ def build_parser():
     ddm.add_argument("-o", "--output", default=None,
                      help="output .csv or .parquet file (default: print a preview)")
     ddm.set_defaults(run=_simulate_ddm)
+
+    fitp = commands.add_parser(
+        "fit", help="fit a drift-diffusion model to a CSV of trials",
+        description=(
+            "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
+            "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
+            "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
+            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is the full "
+            "boundary separation, z the relative start, t0 the non-decision time (s)."
+        ),
+        epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
+               "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'",
+    )
+    fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
+    fitp.add_argument("--example", action="store_true",
+                      help="fit the bundled example data set (6 subjects, v depends on stim)")
+    fitp.add_argument("--model", choices=["simple", "full"], default="simple",
+                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple)")
+    fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
+                      metavar="PARAM=COLUMN",
+                      help="one value of PARAM per level of COLUMN (repeatable); for v also a "
+                           "formula such as v='1 + C(stim) + coherence'")
+    fitp.add_argument("--fix", type=_named_value, action="append", default=[],
+                      metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
+                                                 "(repeatable)")
+    fitp.add_argument("--free", default=None, metavar="P[,P...]",
+                      help="parameters to estimate (default: all of the model's not fixed)")
+    fitp.add_argument("--by", default=None, metavar="COLUMN",
+                      help="fit each level separately, e.g. subj_idx (default: pool all trials)")
+    fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
+                      help="uniform contaminant mixture: a fixed probability or 'free'")
+    fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
+                      help="maximum likelihood (default) or quantile maximum probability")
+    fitp.add_argument("--starts", type=_positive_int, default=4,
+                      help="at most this many starting points (default 4)")
+    fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
+    fitp.add_argument("--jobs", type=_positive_int, default=None,
+                      help="worker processes for several subjects (default: all cores)")
+    fitp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run the fits on a Dask cluster at ADDRESS, or 'local' for an "
+                           "embedded one")
+    fitp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fitp.add_argument("-o", "--output", default=None,
+                      help="write the parameter table to this .csv or .parquet file")
+    fitp.add_argument("--plot", default=None, metavar="PNG",
+                      help="write quantile-probability plots and RT histograms to this PNG")
+    fitp.set_defaults(run=_fit)
     return parser
 
 
