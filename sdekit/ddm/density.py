@@ -119,31 +119,44 @@ def _wconst(w):
     return w, math.log(w), c1, math.log(s1)
 
 
+def _large_time_thresholds():
+    # term k of the large-time density series is needed iff u < _UL[k]: the omitted tail
+    # sum_{k' >= k} k'^2 q^(k'^2 - 1) <= 2 k^2 q^(k^2 - 1) must stay below _DELTA (ratio of
+    # successive bounds < 1/2 for u >= _U_SWITCH).
+    ul = np.zeros(64)
+    for k in range(2, 64):
+        ul[k] = (_LOG_2_OVER_DELTA + 2.0 * math.log(k)) / ((k * k - 1.0) * _HALF_PI2)
+    return ul
+
+
+_UL = _large_time_thresholds()
+
+
 @nb.njit(cache=True)
 def _log_g_c(u, wc):
     """log g(u, w), the log first-passage density at 0 of a driftless unit-diffusion process on
     (0, 1) started at w, at time u; ``wc = _wconst(w)``."""
     w, logw, c1, log_s1 = wc
     if u < _U_SWITCH:
+        # pair j is needed unless its first term, (2j + 1) / w exp(-2j(j - w)/u), is below
+        # _DELTA / 4 (the later terms then add less than as much again)
         lim = _LOG_4_OVER_DELTA - logw
         c = 0.0
         j = 1
         while True:
             e_neg = 2.0 * j * (j - w) / u
-            if e_neg >= lim + 3.0 * _LOGK[2 * j]:
+            if e_neg >= lim + _LOGK[2 * j]:
                 break
             c += ((w - 2.0 * j) / w) * math.exp(-e_neg)
             e_pos = 2.0 * j * (j + w) / u
-            if e_pos < lim + 3.0 * _LOGK[2 * j]:
+            if e_pos < lim + _LOGK[2 * j]:
                 c += ((w + 2.0 * j) / w) * math.exp(-e_pos)
             j += 1
-        lead = logw - 0.5 * w * w / u - _HALF_LOG_2PI - 1.5 * math.log(u)
-        if c == 0.0:
-            return lead
-        return lead + math.log1p(c)
+        # one logarithm for -1.5 log u + log(1 + c)
+        return logw - 0.5 * w * w / u - _HALF_LOG_2PI + math.log((1.0 + c) / (u * math.sqrt(u)))
     h = _HALF_PI2 * u
     base = _LOG_PI + log_s1 - h
-    if 3.0 * h >= _LOG_2_OVER_DELTA + 4.0 * _LOGK[1]:
+    if u >= _UL[2]:
         return base
     q = math.exp(-h)
     q2 = q * q
@@ -157,7 +170,7 @@ def _log_g_c(u, wc):
         p *= r
         corr += k * um1 * p
         k += 1
-        if (k * k - 1.0) * h >= _LOG_2_OVER_DELTA + 4.0 * _LOGK[k - 1]:
+        if u >= _UL[k]:
             break
         r *= q2
         nxt = 2.0 * c1 * um1 - um2
