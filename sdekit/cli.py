@@ -365,8 +365,8 @@ def build_parser():
             "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
             "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
             "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
-            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is the full "
-            "boundary separation, z the relative start, t0 the non-decision time (s)."
+            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is "
+            "the full boundary separation, z the relative start, t0 the non-decision time (s)."
         ),
         epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
                "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'",

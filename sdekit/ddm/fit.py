@@ -49,6 +49,10 @@ _PHI_BOUNDS = {
 }
 
 
+#: Serial work (seconds, estimated from the first fit) below which no worker processes start.
+_POOL_MIN_SECONDS = 1.0
+
+
 class FitWarning(UserWarning):
     """A fit that finished but whose result should not be trusted as it stands."""
 
@@ -1102,7 +1106,7 @@ def _run(payloads, progress, n_jobs, scheduler):
         out[0] = _fit_unit(payloads[0])
         bar.update()
         payloads = payloads[1:]
-        if out[0].fit_seconds * len(payloads) < 1.0:
+        if out[0].fit_seconds * len(payloads) < _POOL_MIN_SECONDS:
             # Starting worker processes costs about a second: not worth it for quick work.
             for i, pl in enumerate(payloads):
                 out[i + 1] = _fit_unit(pl)

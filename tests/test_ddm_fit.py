@@ -1,0 +1,340 @@
+"""Tests of ddm.fit: parameter recovery at fixed seeds, the maximum, fixed and condition-dependent
+parameters, the contaminant mixture, every bad input, parallel and Dask runs, and the CLI.
+
+Tolerances come from the sample size: estimates within 4 of their own standard errors of the truth
+(a 4-sigma band fails with probability 6e-5 per parameter if the Wald SEs are right).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdekit.ddm import density
+from sdekit.ddm.data import DataError
+from sdekit.ddm.fit import DDMResults, FitCollection, FitWarning, fit
+from sdekit.ddm.sampling import sample_ddm
+
+TRUTH = {"v": 1.0, "a": 1.5, "z": 0.6, "t0": 0.3}
+
+
+def simulate(n, seed, **pars):
+    p = {**TRUTH, **pars}
+    rt, resp = sample_ddm(n, seed=seed, **p)
+    return pd.DataFrame({"rt": rt, "response": resp})
+
+
+def conditions(n, seed, v=(("easy", 2.0), ("hard", 0.7)), **pars):
+    parts = []
+    for i, (level, drift) in enumerate(v):
+        d = simulate(n, seed * 10 + i, **{**pars, "v": drift})
+        d["stim"] = level
+        d["coherence"] = drift
+        parts.append(d)
+    return pd.concat(parts, ignore_index=True)
+
+
+def within(res, truth, k=4.0):
+    for name, value in truth.items():
+        est, se = res.params[name], res.bse[name]
+        assert np.isfinite(se) and se > 0, name
+        assert abs(est - value) < k * se, f"{name}: {est} vs {value} (se {se})"
+
+
+@pytest.fixture(scope="module")
+def simple_fit():
+    data = simulate(2000, seed=1)
+    return data, fit(data, progress=False)
+
+
+def test_recovery_simple(simple_fit):
+    data, res = simple_fit
+    assert isinstance(res, DDMResults)
+    assert list(res.params.index) == ["v", "a", "z", "t0"]
+    assert res.converged
+    within(res, TRUTH)
+    assert res.nobs == 2000 and res.k_params == 4
+    assert res.aic == pytest.approx(-2 * res.llf + 8)
+    assert res.bic == pytest.approx(-2 * res.llf + 4 * np.log(2000))
+
+
+def test_maximum_at_least_truth_and_matches_density(simple_fit):
+    data, res = simple_fit
+    at_truth = density.logpdf(data.rt, data.response, **TRUTH).sum()
+    assert res.llf >= at_truth
+    at_est = density.logpdf(data.rt, data.response, **res.params.to_dict()).sum()
+    assert res.llf == pytest.approx(at_est, abs=1e-8)
+    # no nearby point is better: the gradient vanishes at the reported maximum
+    for name in res.params.index:
+        for h in (-1e-4, 1e-4):
+            p = res.params.to_dict()
+            p[name] += h
+            assert density.logpdf(data.rt, data.response, **p).sum() <= res.llf + 1e-9
+
+
+def test_results_interface(simple_fit):
+    _, res = simple_fit
+    ci = res.conf_int(0.05)
+    assert list(ci.columns) == ["lower", "upper"]
+    assert np.allclose(ci["upper"] - ci["lower"], 2 * 1.959964 * res.bse, rtol=1e-5)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["parameter", "estimate", "se", "ci_low", "ci_high"]
+    cov = res.cov_params()
+    assert np.allclose(np.sqrt(np.diag(cov)), res.bse)
+    text = res.summary()
+    for word in ("log-likelihood", "AIC", "BIC", "converged: yes", "t0", "95% CI"):
+        assert word in text
+
+
+def test_wald_se_matches_spread_over_seeds():
+    est, se = [], []
+    for seed in range(8):
+        r = fit(simulate(800, seed=100 + seed), progress=False, starts=2)
+        est.append(r.params.to_numpy())
+        se.append(r.bse.to_numpy())
+    ratio = np.std(est, axis=0, ddof=1) / np.mean(se, axis=0)
+    # With 8 seeds the sample s.d. has a relative standard error of about 1/sqrt(14) = 0.27:
+    # ratios outside [0.35, 1.9] are beyond 2.4 of those standard errors.
+    assert np.all((ratio > 0.35) & (ratio < 1.9)), ratio
+
+
+def test_fixed_parameters_stay_fixed():
+    data = simulate(1000, seed=3, z=0.5)
+    res = fit(data, fixed={"z": 0.5}, progress=False)
+    assert "z" not in res.params.index
+    assert res.fixed["z"] == 0.5
+    within(res, {"v": 1.0, "a": 1.5, "t0": 0.3})
+    res2 = fit(data, free=["v", "a"], fixed={"t0": 0.3}, progress=False)
+    assert list(res2.params.index) == ["v", "a"]
+    assert res2.fixed["t0"] == 0.3 and res2.fixed["z"] == 0.5
+
+
+def test_depends_on_levels_and_formula():
+    data = conditions(800, seed=4, z=0.5)
+    res = fit(data, depends_on={"v": "stim"}, fixed={"z": 0.5}, progress=False)
+    assert list(res.params.index) == ["v[easy]", "v[hard]", "a", "t0"]
+    within(res, {"v[easy]": 2.0, "v[hard]": 0.7, "a": 1.5, "t0": 0.3})
+    cells = res.cell_params()
+    assert set(cells.index) == {"stim=easy", "stim=hard"}
+    assert cells.loc["stim=easy", "v"] == pytest.approx(res.params["v[easy]"])
+    form = fit(data, depends_on={"v": "1 + coherence"}, fixed={"z": 0.5}, progress=False)
+    assert list(form.params.index)[:2] == ["v:Intercept", "v:coherence"]
+    # a linear drift through two levels reproduces the per-level fit exactly
+    assert form.llf == pytest.approx(res.llf, abs=1e-6)
+    within(form, {"v:Intercept": 0.0, "v:coherence": 1.0})
+
+
+def test_p_outlier_recovers_contamination():
+    data = simulate(3000, seed=5)
+    rng = np.random.default_rng(5)
+    lapse = rng.random(len(data)) < 0.05
+    lo, hi = data.rt.min(), data.rt.max()
+    data.loc[lapse, "rt"] = rng.uniform(lo, hi, lapse.sum())
+    data.loc[lapse, "response"] = rng.integers(0, 2, lapse.sum())
+    res = fit(data, p_outlier="free", progress=False)
+    assert "p_outlier" in res.params.index
+    within(res, {**TRUTH, "p_outlier": 0.05})
+    fixed = fit(data, p_outlier=0.05, progress=False)
+    assert "p_outlier" not in fixed.params.index and fixed.fixed["p_outlier"] == 0.05
+    assert fixed.llf <= res.llf + 1e-9
+
+
+def test_full_ddm_recovery():
+    truth = {"v": 1.0, "a": 1.5, "z": 0.5, "t0": 0.3, "sv": 0.6, "sz": 0.2, "st": 0.15}
+    rt, resp = sample_ddm(1500, seed=6, **truth)
+    data = pd.DataFrame({"rt": rt, "response": resp})
+    res = fit(data, model="full", fixed={"sz": 0.2}, starts=2, progress=False)
+    assert list(res.params.index) == ["v", "a", "z", "t0", "sv", "st"]
+    within(res, {k: v for k, v in truth.items() if k != "sz"})
+    at_truth = density.logpdf(rt, resp, **truth).sum()
+    assert res.llf >= at_truth - 1e-6
+
+
+def test_qmp_recovers():
+    data = simulate(2000, seed=7)
+    mle = fit(data, progress=False)
+    res = fit(data, method="qmp", progress=False)
+    assert res.method == "qmp" and res.bse.isna().all()
+    for name, value in TRUTH.items():
+        # quantile fits are less efficient than ML: allow 6 ML standard errors
+        assert abs(res.params[name] - value) < 6 * mle.bse[name], name
+    assert res.llf <= mle.llf + 1e-9
+
+
+def test_by_subject_parallel_and_tidy(tmp_path, monkeypatch):
+    from sdekit.ddm import fit as fitmod
+
+    monkeypatch.setattr(fitmod, "_POOL_MIN_SECONDS", 0.0)  # use the worker processes
+    data = pd.concat([simulate(300, seed=20 + s).assign(subj_idx=s) for s in range(4)],
+                     ignore_index=True)
+    serial = fit(data, by="subj_idx", n_jobs=1, progress=False)
+    assert isinstance(serial, FitCollection) and len(serial) == 4
+    par = fit(data, by="subj_idx", n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(serial.params, par.params)
+    tidy = serial.to_frame()
+    assert list(tidy.columns)[:6] == ["subj_idx", "parameter", "estimate", "se", "ci_low",
+                                      "ci_high"]
+    assert len(tidy) == 16
+    out = tmp_path / "fits.csv"
+    serial.to_csv(out)
+    back = pd.read_csv(out)
+    assert np.allclose(back.estimate, tidy.estimate)
+    assert [p.name for p in tmp_path.iterdir()] == ["fits.csv"]
+    text = serial.summary()
+    assert "subj_idx" in text and "converged" in text
+
+
+def test_dask_local_scheduler_same_estimates():
+    pytest.importorskip("distributed")
+    data = pd.concat([simulate(300, seed=30 + s).assign(subj_idx=s) for s in range(3)],
+                     ignore_index=True)
+    ref = fit(data, by="subj_idx", n_jobs=1, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit(data, by="subj_idx", scheduler="local", n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(ref.params, res.params)
+
+
+def test_nonconvergence_is_flagged_and_named(monkeypatch):
+    from sdekit.ddm import fit as fitmod
+
+    def stuck(self, phi, maxiter=300):
+        return phi, self.objective(phi)[0] * self.n, False, "forced stop", 1
+
+    monkeypatch.setattr(fitmod._Problem, "levenberg_marquardt", stuck)
+    monkeypatch.setattr(fitmod._Problem, "newton_polish",
+                        lambda self, t, f, g, H: (t, f, g, H))
+    data = simulate(300, seed=8).assign(subj_idx=7)
+    with pytest.warns(FitWarning, match="subj_idx 7: optimiser stopped"):
+        res = fit(data, by="subj_idx", starts=1, progress=False)
+    assert not res[7].converged
+
+
+BAD = [
+    (dict(fixed={"q": 1.0}), r"unknown parameter\(s\) \['q'\] in fixed"),
+    (dict(free=["v", "drift"]), r"unknown parameter\(s\) \['drift'\] in free"),
+    (dict(depends_on={"vv": "stim"}), r"unknown parameter\(s\) \['vv'\] in depends_on"),
+    (dict(depends_on={"v": "stmi"}), r"no column 'stmi'.*did you mean 'stim'"),
+    (dict(free=["v", "a", "sv"]), r"not parameters of the simple DDM"),
+    (dict(free=["v", "a", "t0"], fixed={"a": 1.0}), r"both free and fixed"),
+    (dict(fixed={"a": -1.0}), r"fixed a: a must be > 0"),
+    (dict(depends_on={"a": "1 + coherence"}), r"formulas are supported for v only"),
+    (dict(depends_on={"z": "stim"}, fixed={"z": 0.5}), r"not free"),
+    (dict(model="huge"), r"model must be 'simple'"),
+    (dict(method="bayes"), r"method must be 'mle' or 'qmp'"),
+    (dict(p_outlier=1.5), r"p_outlier must lie in \[0, 1\)"),
+    (dict(by="subject"), r"by='subject' is not a column"),
+    (dict(starts=0), r"starts must be >= 1"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", BAD)
+def test_bad_arguments(kwargs, message):
+    data = conditions(50, seed=9)
+    with pytest.raises(ValueError, match=message):
+        fit(data, progress=False, **kwargs)
+
+
+def test_rts_below_fixed_t0_name_rows_and_offer_contaminant():
+    data = simulate(200, seed=10)
+    with pytest.raises(DataError, match=r"at or below the non-decision time.*p_outlier"):
+        fit(data, fixed={"t0": 0.35}, progress=False)
+    res = fit(data, fixed={"t0": 0.35}, p_outlier="free", progress=False)
+    assert res.params["p_outlier"] > 0
+
+
+def test_too_few_trials():
+    data = simulate(200, seed=11)
+    data["subj_idx"] = 0
+    data.loc[:4, "subj_idx"] = 1
+    with pytest.raises((ValueError, DataError), match=r"1.*(too few|at least|trials)"):
+        fit(data, by="subj_idx", progress=False, min_trials=0)
+    with pytest.raises(DataError):
+        fit(data, by="subj_idx", progress=False)
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def run_cli(args, capsys):
+    from sdekit.cli import main
+
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_fit_end_to_end(tmp_path, capsys):
+    data = conditions(150, seed=12).assign(subj_idx=0)
+    data = pd.concat([data, conditions(150, seed=13).assign(subj_idx=1)], ignore_index=True)
+    src = tmp_path / "data.csv"
+    data.to_csv(src, index=False)
+    out = tmp_path / "fits.csv"
+    code, stdout, _ = run_cli(["fit", str(src), "--depends-on", "v=stim", "--by", "subj_idx",
+                               "--fix", "z=0.5", "-o", str(out), "--no-progress"], capsys)
+    assert code == 0
+    assert "v[easy]" in stdout and f"wrote 8 rows to {out}" in stdout
+    table = pd.read_csv(out)
+    assert set(table.parameter) == {"v[easy]", "v[hard]", "a", "t0"}
+    assert set(table.subj_idx) == {0, 1}
+
+
+def test_cli_example(capsys):
+    code, stdout, _ = run_cli(["fit", "--example", "--no-progress", "--jobs", "1"], capsys)
+    assert code == 0
+    assert "v[easy]" in stdout and "subj_idx" in stdout
+
+
+CLI_BAD = [
+    (["--depends-on", "v=stmi"], "did you mean 'stim'"),
+    (["--fix", "q=1"], "unknown parameter"),
+    (["--fix", "t0=0.4"], "at or below the non-decision time"),
+    (["--model", "full", "--free", "v,a,sv,zz"], "unknown parameter"),
+]
+
+
+@pytest.mark.parametrize("extra, message", CLI_BAD)
+def test_cli_bad_input_exit_2_and_no_file(tmp_path, capsys, extra, message):
+    src = tmp_path / "data.csv"
+    conditions(100, seed=14).to_csv(src, index=False)
+    out = tmp_path / "fits.csv"
+    code, stdout, stderr = run_cli(["fit", str(src), "-o", str(out), "--no-progress", *extra],
+                                   capsys)
+    assert code == 2
+    assert message in stderr
+    assert stderr.startswith("sdekit: error:") and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) <= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+def test_cli_missing_file_and_bad_output(tmp_path, capsys):
+    code, _, err = run_cli(["fit", str(tmp_path / "nope.csv"), "--no-progress"], capsys)
+    assert code == 2 and "does not exist" in err
+    src = tmp_path / "data.csv"
+    simulate(100, seed=15).to_csv(src, index=False)
+    code, _, err = run_cli(["fit", str(src), "-o", str(tmp_path / "fits.txt")], capsys)
+    assert code == 2 and "must end in .csv or .parquet" in err
+    code, _, err = run_cli(["fit", str(src), "--plot", str(tmp_path / "no" / "p.png")], capsys)
+    assert code == 2 and "does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+# -- the tutorial runs as written ------------------------------------------------------------
+
+
+def test_fitting_tutorial_runs(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    doc = Path(__file__).resolve().parents[1] / "docs" / "fitting.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            exec(compile(block, str(doc), "exec"), namespace)
