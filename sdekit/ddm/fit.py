@@ -1086,7 +1086,7 @@ def _run(payloads, progress, n_jobs, scheduler):
     try:
         if scheduler is not None:
             return _run_dask(payloads, scheduler, n_jobs, bar)
-        jobs = os.cpu_count() or 1 if n_jobs is None else int(n_jobs)
+        jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
         if jobs <= 1 or len(payloads) < 2:
             out = []
             for pl in payloads:
@@ -1100,21 +1100,26 @@ def _run(payloads, progress, n_jobs, scheduler):
         # Processes, not threads: much of a fit is scipy's Python-level optimiser loop, which
         # holds the GIL. Forked workers inherit the compiled kernels.
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        # The first fit runs here: it loads the compiled kernels, which the forked workers then
-        # inherit instead of each loading them again.
+        # The first two fits run here: the first loads the compiled kernels, which the forked
+        # workers then inherit instead of each loading them again, and the second tells how long
+        # a fit takes.
         out = [None] * len(payloads)
-        out[0] = _fit_unit(payloads[0])
-        bar.update()
-        payloads = payloads[1:]
-        if out[0].fit_seconds * len(payloads) < _POOL_MIN_SECONDS:
+        done = 0
+        for pl in payloads[:2]:
+            out[done] = _fit_unit(pl)
+            done += 1
+            bar.update()
+        rest = payloads[done:]
+        if out[done - 1].fit_seconds * len(rest) < _POOL_MIN_SECONDS:
             # Starting worker processes costs about a second: not worth it for quick work.
-            for i, pl in enumerate(payloads):
-                out[i + 1] = _fit_unit(pl)
+            for i, pl in enumerate(rest):
+                out[done + i] = _fit_unit(pl)
                 bar.update()
             return out
+        payloads = rest
         with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(payloads))),
                                     mp_context=ctx) as ex:
-            futs = {ex.submit(_fit_unit, pl): i + 1 for i, pl in enumerate(payloads)}
+            futs = {ex.submit(_fit_unit, pl): i + done for i, pl in enumerate(payloads)}
             for f in cf.as_completed(futs):
                 out[futs[f]] = f.result()
                 bar.update()
