@@ -1,0 +1,173 @@
+"""Speed and quality of ddm.fit side by side with PyDDM and hddm-wfpt + scipy, in one run.
+
+Run with a Python that has sdekit and the peers installed (peers belong in their own virtual
+environment, never as sdekit dependencies)::
+
+    python3 -m venv peers-fit && peers-fit/bin/pip install pyddm hddm-wfpt
+    peers-fit/bin/pip install -e .
+    peers-fit/bin/python benchmarks/bench_ddm_fit.py [--quick]
+
+Rows:
+
+1. 4-parameter DDM (v, a, z, t0), 500 trials simulated exactly: sdekit's default fit against
+   PyDDM's default fit (``gddm(...).fit(sample)``: differential evolution on its finite-difference
+   density, dx = dt = 0.005) of the same model and data, and against hddm-wfpt's log-density
+   minimised by scipy's Nelder-Mead from 20 random starts (the best kept). Every fit's parameters
+   are scored with sdekit's exact log-likelihood, so "llf" compares like with like. PyDDM gets
+   the same model: ``mixture_coef=0`` (its default adds a 2 % contaminant), ``B = a / 2``,
+   starting position ``x0 = 2 z - 1``, ``T_dur`` above the slowest RT.
+2. Full DDM (7 parameters), 500 trials: sdekit's default fit.
+3. 200 subjects x 500 trials (4-parameter DDM, ``by="subj_idx"``) with 1 worker and with all
+   cores.
+
+Times are medians over repeats where a fit takes under a second; the load average is printed,
+since other work on the machine slows every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from sdekit.ddm import density
+from sdekit.ddm.fit import fit
+from sdekit.ddm.sampling import sample_ddm
+
+TRUTH = {"v": 1.0, "a": 1.5, "z": 0.55, "t0": 0.3}
+FULL = {"v": 1.0, "a": 1.5, "z": 0.5, "t0": 0.3, "sv": 0.8, "sz": 0.2, "st": 0.15}
+
+
+def timed(f, repeats):
+    f()  # warm: compiled kernels loaded
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t)
+    return out, float(np.median(times))
+
+
+def exact_llf(data, **pars):
+    return float(density.logpdf(data.rt.to_numpy(), data.response.to_numpy(), **pars).sum())
+
+
+def pyddm_fit(data):
+    import pyddm
+
+    model = pyddm.gddm(
+        drift="v", bound="B", nondecision="ndt", starting_position="x0", mixture_coef=0,
+        parameters={"v": (-5, 5), "B": (0.2, 2.5), "ndt": (0, float(data.rt.min())),
+                    "x0": (-0.9, 0.9)},
+        T_dur=float(np.ceil(data.rt.max() + 0.5)), choice_names=("upper", "lower"))
+    sample = pyddm.Sample.from_pandas_dataframe(data, rt_column_name="rt",
+                                                choice_column_name="response",
+                                                choice_names=("upper", "lower"))
+    t = time.perf_counter()
+    model.fit(sample, verbose=False)
+    seconds = time.perf_counter() - t
+    p = model.parameters()
+    flat = {k: float(v) for group in p.values() for k, v in group.items()}
+    pars = {"v": flat["drift"], "a": 2 * flat["B"], "z": (flat["x0"] + 1) / 2,
+            "t0": flat["nondectime"]}
+    return pars, seconds
+
+
+def wfpt_fit(data, n_starts=20, seed=0):
+    from hddm_wfpt import wfpt
+    from scipy.optimize import minimize
+
+    x = np.where(data.response.to_numpy() == 1, 1.0, -1.0) * data.rt.to_numpy()
+    n = x.size
+    zeros = np.zeros(n)
+    rmin = float(data.rt.min())
+
+    def nll(p):
+        v, a, z, t0 = p
+        if not (a > 0.1 and 0.01 < z < 0.99 and 0 <= t0 < rmin):
+            return 1e10
+        lp = wfpt.wiener_logp_array(x, np.full(n, v), zeros, np.full(n, a), np.full(n, z),
+                                    zeros, np.full(n, t0), zeros, 1e-8)
+        return -float(np.sum(lp))
+
+    rng = np.random.default_rng(seed)
+    best = None
+    t = time.perf_counter()
+    for _ in range(n_starts):
+        p0 = [rng.uniform(-2, 2), rng.uniform(0.6, 2.5), rng.uniform(0.3, 0.7),
+              rng.uniform(0.0, rmin)]
+        r = minimize(nll, p0, method="Nelder-Mead",
+                     options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+        if best is None or r.fun < best.fun:
+            best = r
+    seconds = time.perf_counter() - t
+    return dict(zip(("v", "a", "z", "t0"), map(float, best.x), strict=True)), seconds
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, 40 subjects")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    print(f"cores: {os.cpu_count()}, load average: "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    rows = []
+
+    rt, resp = sample_ddm(500, seed=1, **TRUTH)
+    data = pd.DataFrame({"rt": rt, "response": resp})
+    res, t_sk = timed(lambda: fit(data, progress=False), 5 if args.quick else 20)
+    llf_sk = res.llf
+    rows.append(("4-param, 500 trials", "sdekit fit (default)", t_sk, llf_sk, res.params.round(4)
+                 .to_dict()))
+    try:
+        pars, t_py = pyddm_fit(data)
+        rows.append(("4-param, 500 trials", "PyDDM default fit", t_py, exact_llf(data, **pars),
+                     {k: round(v, 4) for k, v in pars.items()}))
+    except ImportError:
+        rows.append(("4-param, 500 trials", "PyDDM (not installed)", np.nan, np.nan, {}))
+    try:
+        pars, t_wf = wfpt_fit(data)
+        rows.append(("4-param, 500 trials", "hddm-wfpt + scipy, 20 starts", t_wf,
+                     exact_llf(data, **pars), {k: round(v, 4) for k, v in pars.items()}))
+    except ImportError:
+        rows.append(("4-param, 500 trials", "hddm-wfpt (not installed)", np.nan, np.nan, {}))
+
+    rt, resp = sample_ddm(500, seed=2, **FULL)
+    full = pd.DataFrame({"rt": rt, "response": resp})
+    res, t_full = timed(lambda: fit(full, model="full", progress=False), 1 if args.quick else 3)
+    rows.append(("full DDM, 500 trials", "sdekit fit (default)", t_full, res.llf,
+                 res.params.round(3).to_dict()))
+
+    n_subj = 40 if args.quick else 200
+    subj = pd.concat([pd.DataFrame(dict(zip(("rt", "response"),
+                                            sample_ddm(500, seed=100 + s, **TRUTH),
+                                            strict=True))).assign(subj_idx=s)
+                      for s in range(n_subj)], ignore_index=True)
+    for jobs in (1, None):
+        t = time.perf_counter()
+        many = fit(subj, by="subj_idx", n_jobs=jobs, progress=False)
+        seconds = time.perf_counter() - t
+        rows.append((f"{n_subj} subjects x 500 trials", f"sdekit, n_jobs={jobs or 'all'}",
+                     seconds, many.llf, {"converged": int(many.converged.sum())}))
+
+    table = pd.DataFrame(rows, columns=["task", "tool", "seconds", "llf (exact)", "estimates"])
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 80)
+    print(table.to_string(index=False))
+    if np.isfinite(rows[1][2]):
+        print(f"\nPyDDM / sdekit time ratio: {rows[1][2] / t_sk:.0f}x; "
+              f"llf sdekit - PyDDM: {llf_sk - rows[1][3]:+.3g}")
+    if np.isfinite(rows[2][2]):
+        print(f"hddm-wfpt+scipy / sdekit time ratio: {rows[2][2] / t_sk:.0f}x; "
+              f"llf sdekit - wfpt best: {llf_sk - rows[2][3]:+.3g}")
+    one, two = rows[-2][2], rows[-1][2]
+    print(f"{n_subj} subjects: 1 worker {one:.2f} s, all cores {two:.2f} s "
+          f"(speed-up {one / two:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
