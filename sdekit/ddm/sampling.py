@@ -4,7 +4,9 @@ A trial of the simple DDM is drawn by inverting its distribution: the boundary f
 and the closed-form ``P(upper)``, then the decision time from a second uniform by solving
 ``F_b(T) / P_b = u`` (the conditional first-passage CDF, accurate to about 1e-14) with a
 safeguarded Newton iteration in ``log T`` to a relative tolerance of 1e-12. Upper-quantile draws
-solve the survival equation instead, so the far right tail keeps its relative accuracy.
+solve the survival equation instead, so the far right tail keeps its relative accuracy. With
+shared parameters and many trials, a cubic Hermite table of the quantile function in
+``logit(u)`` supplies the starting point, so one or two Newton steps finish each draw.
 
 For the full DDM each trial first draws its own drift ``v + sv * N(0, 1)``, start
 ``z + sz * (U - 1/2)`` and non-decision time ``t0 + st * U``, then a simple-DDM trial.
