@@ -91,3 +91,10 @@ def test_package_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_mean_of_a_rare_response_is_finite():
+    # P(lower) ~ 2e-22: the conditional mean must not come from 1 - P(upper)
+    m = DDM(v=50.0, a=1.0)
+    assert m.mean(0) == pytest.approx(m.mean(1), rel=1e-12)  # symmetric start: same law
+    assert np.isfinite(m.mean(0))

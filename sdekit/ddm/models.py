@@ -125,17 +125,18 @@ class DDM:
         wz = _d._GL_W[None, :] if sz > 0 else np.ones((1, 1))
         vv, ww = np.broadcast_arrays(vv, ww)
         pu = _d._prob_upper_np(vv, a, ww)
+        pl = _d._prob_upper_np(-vv, a, 1.0 - ww)  # not 1 - pu: keeps tiny probabilities
         mu = np.vectorize(lambda x, y: _mean_dec(1, x, a, y))(vv, ww)
         ml = np.vectorize(lambda x, y: _mean_dec(0, x, a, y))(vv, ww)
         wts = wv * wz
         t_shift = p["t0"] + 0.5 * p["st"]
         if response is None:
-            return float(np.sum(wts * (pu * mu + (1 - pu) * ml))) + t_shift
+            return float(np.sum(wts * (pu * mu + pl * ml))) + t_shift
         if response not in (0, 1, -1):
             raise ValueError(f"response must be None, 1 or 0/-1, got {response!r}")
         if response == 1:
             return float(np.sum(wts * pu * mu) / np.sum(wts * pu)) + t_shift
-        return float(np.sum(wts * (1 - pu) * ml) / np.sum(wts * (1 - pu))) + t_shift
+        return float(np.sum(wts * pl * ml) / np.sum(wts * pl)) + t_shift
 
     def rvs(self, size=1, seed=None):
         """Exact random trials.
