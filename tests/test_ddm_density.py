@@ -212,3 +212,14 @@ def test_full_ddm_reduces_to_simple():
     base = D.logpdf(rt, resp, v=1.0, a=1.3, z=0.4, t0=0.2)
     tiny = D.logpdf(rt, resp, v=1.0, a=1.3, z=0.4, t0=0.2, sz=1e-6, st=1e-7)
     np.testing.assert_allclose(tiny, base, atol=1e-6)
+
+
+def test_subnormal_decision_times_do_not_raise():
+    # t / a^2 may underflow: the log-density is then below the double range (-inf), never an
+    # exception; just above, it is finite
+    lp = D.logpdf([1e-320, 1e-300], [1, 0], v=1.0, a=5.0)
+    assert lp[0] == -np.inf and np.isfinite(lp[1])
+    assert np.all(D.cdf([1e-320, 1e-300], [1, 0], v=1.0, a=5.0) == 0.0)
+    g = D.grad_logpdf([1e-320, 1e-150], [1, 1], v=1.0, a=5.0)
+    assert np.all(np.isfinite(g["v"]))
+    assert np.isfinite(D.logpdf(1e-300, 0, v=1.0, a=1.0, z=1e-160))

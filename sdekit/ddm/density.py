@@ -137,6 +137,9 @@ def _log_g_c(u, wc):
     """log g(u, w), the log first-passage density at 0 of a driftless unit-diffusion process on
     (0, 1) started at w, at time u; ``wc = _wconst(w)``."""
     w, logw, c1, log_s1 = wc
+    if not u > 0.0:
+        # decision time so short that t / a^2 underflows: the log-density is below -1e308
+        return _NEG_INF
     if u < _U_SWITCH:
         # pair j is needed unless its first term, (2j + 1) / w exp(-2j(j - w)/u), is below
         # _DELTA / 4 (the later terms then add less than as much again)
@@ -152,8 +155,11 @@ def _log_g_c(u, wc):
             if e_pos < lim + _LOGK[2 * j]:
                 c += ((w + 2.0 * j) / w) * math.exp(-e_pos)
             j += 1
-        # one logarithm for -1.5 log u + log(1 + c)
-        return logw - 0.5 * w * w / u - _HALF_LOG_2PI + math.log((1.0 + c) / (u * math.sqrt(u)))
+        lead = logw - 0.5 * w * w / u - _HALF_LOG_2PI
+        if u > 1e-200:
+            # one logarithm for -1.5 log u + log(1 + c)
+            return lead + math.log((1.0 + c) / (u * math.sqrt(u)))
+        return lead - 1.5 * math.log(u) + math.log1p(c)  # u^1.5 would underflow
     h = _HALF_PI2 * u
     base = _LOG_PI + log_s1 - h
     if u >= _UL[2]:
@@ -187,6 +193,8 @@ def _log_g(u, w):
 @nb.njit(cache=True)
 def _log_g_grad(u, w):
     """(log g, d log g / du, d log g / dw) by the same series, differentiated term by term."""
+    if not u > 0.0:
+        return _NEG_INF, 0.0, 0.0
     if u < _U_SWITCH:
         logw = math.log(w)
         lim = _LOG_4_OVER_DELTA - logw
@@ -212,7 +220,7 @@ def _log_g_grad(u, w):
                 sw += (1.0 - ck * ck / u) * rho
             j += 1
         lg = logw - 0.5 * w * w / u - _HALF_LOG_2PI - 1.5 * math.log(u) + math.log(s / w)
-        gu = -1.5 / u + su / (2.0 * u * u * s)
+        gu = -1.5 / u + su / (2.0 * u * s) / u  # u * u could underflow to 0
         gw = sw / s
         return lg, gu, gw
     s1, c1 = _large_time_setup(w)
@@ -456,7 +464,7 @@ def _lower_cdf(t, v, a, w):
 @nb.njit(cache=True)
 def _lower_cdf_p(t, v, a, w, p):
     """`_lower_cdf` given p = P(lower), for callers that evaluate many times."""
-    if not t > 0.0:
+    if not t / (a * a) > 0.0:
         return 0.0, p
     # Each tail from the series that gives it to full relative precision where possible: the
     # small-time series for the CDF, the large-time series for the survival function, unless

@@ -60,7 +60,12 @@ def _mean_dec(response, v, a, w):
 def _quantile_dec(u, response, v, a, w, p):
     """Decision time T with P(T <= t | boundary) = u, given P(boundary) = p > 0."""
     m = _mean_dec(response, v, a, w)
-    x = math.log(m) if m > 0.0 else 0.0
+    return _quantile_from(math.log(m) if m > 0.0 else 0.0, u, response, v, a, w, p)
+
+
+@nb.njit(cache=True)
+def _quantile_from(x, u, response, v, a, w, p):
+    """`_quantile_dec` started from log-time x."""
     lo = -math.inf
     hi = math.inf
     upper_half = u > 0.5
@@ -90,6 +95,8 @@ def _quantile_dec(u, response, v, a, w, p):
                 xn = hi - 1.0
             else:
                 xn = lo + 1.0
+        # keep t = exp(x) and t / a^2 normal numbers
+        xn = min(max(xn, -690.0), 690.0)
         if abs(xn - x) <= 1e-12:
             return math.exp(xn)
         if hi - lo <= 1e-12:
