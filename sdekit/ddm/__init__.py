@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["DDM", "logpdf", "pdf", "cdf", "sf", "prob_upper", "grad_logpdf", "sample_ddm"]
+__all__ = ["DDM", "logpdf", "pdf", "cdf", "sf", "prob_upper", "grad_logpdf", "sample_ddm",
+           "read_csv", "from_dataframe", "fit", "DDMResults"]
 
 _LAZY = {
     "DDM": "sdekit.ddm.models",
@@ -20,6 +21,10 @@ _LAZY = {
     "prob_upper": "sdekit.ddm.density",
     "grad_logpdf": "sdekit.ddm.density",
     "sample_ddm": "sdekit.ddm.sampling",
+    "read_csv": "sdekit.ddm.data",
+    "from_dataframe": "sdekit.ddm.data",
+    "fit": "sdekit.ddm.fit",
+    "DDMResults": "sdekit.ddm.fit",
 }
 
 
