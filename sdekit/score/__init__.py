@@ -1,13 +1,18 @@
 """Score-based generative models sampled through the sdekit engine.
 
 Forward SDEs (:class:`VPSDE`, :class:`VESDE`, :class:`SubVPSDE`), Gaussian-mixture targets with
-exact scores at every noise level (:class:`GaussianMixture`), and one sampling API
-(:func:`sample`) whose reverse-SDE and probability-flow methods run on the engine's ``solve``.
-torch is needed only for the torch backend and the neural-network parts, and is imported lazily.
+exact scores at every noise level (:class:`GaussianMixture`), one sampling API (:func:`sample`)
+whose reverse-SDE and probability-flow methods run on the engine's ``solve``, toy data sets, and
+trainable score networks (:class:`ScoreModel`). torch is needed only for the torch backend and
+the networks, and is imported only when they are used.
 """
 
+from .datasets import TOY_DATASETS, make_toy
+from .metrics import gaussian_w2, mode_statistics, sliced_wasserstein, w2_floor, w2_to_gaussian
+from .sampling import METHODS, n_score_evals, sample, time_grid
 from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE
 from .targets import GaussianMixture, Score
+from .train import ScoreModel
 
 __all__ = [
     "DiffusionSDE",
@@ -16,4 +21,16 @@ __all__ = [
     "SubVPSDE",
     "GaussianMixture",
     "Score",
+    "sample",
+    "time_grid",
+    "n_score_evals",
+    "METHODS",
+    "ScoreModel",
+    "make_toy",
+    "TOY_DATASETS",
+    "gaussian_w2",
+    "w2_to_gaussian",
+    "w2_floor",
+    "mode_statistics",
+    "sliced_wasserstein",
 ]
