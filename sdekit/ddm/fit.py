@@ -262,6 +262,9 @@ class _Problem:
         self.log_u = -math.log(2.0 * max(self.rt_max - self.rt_min, 1e-3))
         self.g = np.empty((n, 8))
         self.arange = np.arange(n)
+        from sdekit.ddm._optimize import FIT_TOL
+
+        self.tol = FIT_TOL
         self.expensive = any(self.entries[nm][0] != "fixed" or self.entries[nm][1][0] != 0
                              for nm in ("sv", "sz", "st"))
         for j, (b, mask) in enumerate(zip(self.base, self.touch, strict=True)):
@@ -366,7 +369,8 @@ class _Problem:
         from sdekit.ddm._optimize import loglik_grad
 
         pars = self.trial_params(theta)
-        g = loglik_grad(self.rt, self.resp, pars, self.g, self.pl.threads and self.expensive)
+        g = loglik_grad(self.rt, self.resp, pars, self.g, self.pl.threads and self.expensive,
+                        self.tol)
         logf = g[:, 0]
         grad = np.zeros(self.k)
         S = np.zeros((self.n, self.k)) if scores else None
@@ -421,6 +425,7 @@ class _Problem:
             return phi, f, False, "non-finite log-likelihood at the start", 1
         g, S = J.T @ g, S @ J
         lam, nev, ok, msg, small = 1e-3, 1, False, "iteration limit reached", 0
+        history = [f]
         for _ in range(maxiter):
             B = S.T @ S
             d = np.diag(B).copy() + 1e-12 * (1.0 + np.abs(np.diag(B)).max())
@@ -441,12 +446,20 @@ class _Problem:
                 if lam > 1e12:
                     return phi, f, ok, "no step decreases the objective", nev
             df_ = f - f2
+            dtheta = float(np.max(np.abs(th2 - self.to_natural(phi)[0])))
             phi, f, g, S = new, f2, J2.T @ g2, S2 @ J2
             lam = max(lam * 0.1, 1e-12)
             # Quadrature noise (relative 1e-7 per trial in the full DDM) sets a floor on what a
             # decrease can show: stop after three steps that gain less than that.
-            small = small + 1 if df_ < 1e-9 * max(1.0, abs(f)) else 0
-            if np.max(np.abs(g)) < 1e-9 * self.n or df_ < 1e-14 * max(1.0, abs(f)) or small >= 3:
+            # A variability parameter sliding to 0 (where its effect is quadratic) moves the
+            # likelihood by ever smaller amounts: stop once the parameters stand still too.
+            small = small + 1 if (df_ < 1e-9 * max(1.0, abs(f))
+                                  or (dtheta < 1e-7 and df_ < 1e-6)) else 0
+            history.append(f)
+            # ten steps gaining less than 1e-4 together: a parameter creeping along a flat ridge
+            stalled = len(history) > 10 and history[-11] - f < 1e-4
+            if (np.max(np.abs(g)) < 1e-9 * self.n or df_ < 1e-14 * max(1.0, abs(f))
+                    or small >= 3 or stalled):
                 ok, msg = True, "converged"
                 break
         return phi, f, ok, msg, nev
@@ -650,6 +663,10 @@ def _fit_unit(pl: _Payload):
     rng = np.random.default_rng(np.random.SeedSequence(list(pl.seed)))
     lo, hi = prob.lo, prob.hi_phi
     phi0 = prob.to_phi(prob.start_theta())
+    if prob.expensive and pl.method == "mle":
+        from sdekit.ddm._optimize import SEARCH_TOL
+
+        prob.tol = SEARCH_TOL
     if pl.method == "qmp":
         prob.setup_qmp()
     runs = []
@@ -665,9 +682,12 @@ def _fit_unit(pl: _Payload):
         best = sorted(float(q.fun) for q in runs if np.isfinite(q.fun))
         # Two starts ending at the same optimum: the search is done (a different, better
         # optimum would have to have been missed by both).
-        if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < 1e-5:
+        if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < (1e-3 if prob.expensive else 1e-5):
             break
     r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
+    from sdekit.ddm._optimize import FIT_TOL
+
+    prob.tol = FIT_TOL
     theta, J = prob.to_natural(r.x)
     nll, grad = prob.nll_grad_theta(theta)
     H = prob.hessian(theta, grad)
