@@ -108,10 +108,6 @@ def _spec(model, free, fixed, depends_on, p_outlier, columns):
                              f"fixed={{'{name}': value}}")
         else:
             values[name] = _DEFAULTS[name] if _DEFAULTS[name] is not None else 0.0
-    if "sz" in free and "z" not in free:
-        z = values["z"]
-        if values.get("z") is not None and min(z, 1 - z) <= 0:
-            raise ValueError("sz cannot be free with z fixed at a boundary")
     if "sz" not in free and "z" in free and values["sz"] >= 1.0:
         raise ValueError(f"fixed sz={values['sz']} leaves no room for z")
     if "sz" not in free and "z" not in free and values["sz"] > 2 * min(values["z"],
@@ -224,7 +220,7 @@ class _Problem:
         self.resp = np.ascontiguousarray(pl.response, dtype=np.int64)
         n = self.n = self.rt.size
         self.rt_min, self.rt_max = float(self.rt.min()), float(self.rt.max())
-        self.names, self.base, self.kind, self.hi = [], [], [], []
+        self.names, self.base, self.kind, self.hi, self.lo_nat = [], [], [], [], []
         self.entries = {}
         self.touch = []  # trial masks touched by each slot (for starting values and t0 bounds)
         po = spec["p_outlier"]
@@ -286,6 +282,11 @@ class _Problem:
         self.base.append(base)
         self.kind.append(kind)
         self.hi.append(1.0)
+        # A fixed start-point window keeps z inside (sz/2, 1 - sz/2).
+        sz = self.pl.spec["fixed"].get("sz", 0.0) if base == "z" else 0.0
+        self.lo_nat.append(0.5 * sz)
+        if base == "z":
+            self.hi[-1] = 1.0 - 0.5 * sz
         self.touch.append(mask)
         return len(self.names) - 1
 
@@ -313,8 +314,9 @@ class _Problem:
                 theta[j] = J[j, j] = math.exp(x)
             elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
                 s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
-                theta[j] = self.hi[j] * s
-                J[j, j] = self.hi[j] * s * (1 - s)
+                width = self.hi[j] - self.lo_nat[j]
+                theta[j] = self.lo_nat[j] + width * s
+                J[j, j] = width * s * (1 - s)
         if self.sz_slot is not None:
             j = self.sz_slot
             x = phi[j]
@@ -335,7 +337,8 @@ class _Problem:
             elif kind in ("log_a", "log_var"):
                 phi[j] = math.log(max(x, 1e-12))
             elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
-                p = min(max(x / self.hi[j], 1e-6), 1 - 1e-6)
+                p = (x - self.lo_nat[j]) / (self.hi[j] - self.lo_nat[j])
+                p = min(max(p, 1e-6), 1 - 1e-6)
                 phi[j] = math.log(p / (1 - p))
         if self.sz_slot is not None:
             smax = self._sz_max(theta)[0]
@@ -601,7 +604,7 @@ class _Problem:
             x = theta[j]
             if b == "a" and not x > 0:
                 return False
-            if b in ("z", "p_outlier") and not 0 < x < 1:
+            if b in ("z", "p_outlier") and not self.lo_nat[j] < x < self.hi[j]:
                 return False
             if b == "t0" and not 0 <= x < self.hi[j]:
                 return False
