@@ -1,0 +1,189 @@
+"""sdekit's samplers against diffusers' schedulers and torchsde, with the same exact score.
+
+Target: a 16-D Gaussian (variances 0.2 to 2, means -1 to 1) under the VP SDE (beta 0.1 to 20).
+Its score is exact at every t (``GaussianMixture.score``), so every error below is the sampler's.
+Error: W2^2 between the sample's Gaussian fit and the exact law at t_eps = 1e-3, computed
+exactly; the Monte Carlo floor of n exact draws is printed with it. All samplers start from the
+same prior draws (common random numbers).
+
+How the peers are configured, fairly for vector data:
+
+* diffusers: ``trained_betas`` from the same continuous schedule, alpha_bar_i = alpha((i+1)/1000)^2
+  so discrete timestep i is continuous time (i+1)/1000; ``clip_sample=False`` and no thresholding
+  (image defaults that would clip vector data); ``timestep_spacing="trailing"`` so the first step
+  starts at t = 1 like sdekit's; DDIM with ``set_alpha_to_one=False`` so it ends at t_eps. The
+  model returns the exact noise eps = -sigma(t) score(t, x) at t = (timestep + 1)/1000 (Euler and
+  Heun pass fractional timesteps, which the continuous score handles exactly).
+* torchsde: the same reverse-time SDE as a ``torchsde`` SDE class, ``method="euler"`` with
+  ``dt`` fixed, default Brownian motion.
+
+Run with sdekit, diffusers and torchsde installed in one environment (never as sdekit
+dependencies), e.g. a virtual environment with ``pip install torch==2.13.0`` then
+``pip install -e . diffusers torchsde``:
+
+    python benchmarks/bench_score.py [--n 10000] [--timing-n 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import time
+
+import numpy as np
+import torch
+
+from sdekit.score import VPSDE, GaussianMixture, sample, w2_floor, w2_to_gaussian
+from sdekit.score.targets import gm_score_torch
+
+LAM = np.linspace(0.2, 2.0, 16)
+MEAN = np.linspace(-1.0, 1.0, 16)
+BUDGETS = (10, 20, 50, 100, 1000)
+N_TRAIN = 1000
+
+
+def _setup():
+    sde = VPSDE().with_dim(16)
+    gm = GaussianMixture(MEAN, LAM[None])
+    score = gm.score(sde)
+    law = gm.perturbed(sde, sde.t_eps)
+    return sde, gm, score, law
+
+
+def _eps_model(sde, score):
+    q = torch.as_tensor(score.params[None, :])
+
+    def model(x, timestep):
+        t = (float(timestep) + 1.0) / N_TRAIN
+        _, sigma = sde.marginal(min(t, sde.t_end))
+        return -sigma * gm_score_torch(min(t, sde.t_end), x, q)
+
+    return model
+
+
+def _diffusers_schedulers(sde):
+    import diffusers
+
+    t = np.arange(1, N_TRAIN + 1) / N_TRAIN
+    abar = sde.marginal(t)[0] ** 2
+    betas = 1.0 - abar / np.concatenate([[1.0], abar[:-1]])
+    common = dict(num_train_timesteps=N_TRAIN, trained_betas=betas.tolist(),
+                  timestep_spacing="trailing")
+    return {
+        "DDPM": (diffusers.DDPMScheduler(clip_sample=False, **common), 1),
+        "DDIM": (diffusers.DDIMScheduler(clip_sample=False, set_alpha_to_one=False, **common), 1),
+        "Euler": (diffusers.EulerDiscreteScheduler(**common), 1),
+        "Heun": (diffusers.HeunDiscreteScheduler(**common), 2),
+        "DPM++2M": (diffusers.DPMSolverMultistepScheduler(
+            algorithm_type="dpmsolver++", solver_order=2, thresholding=False, **common), 1),
+        "SDE-DPM++2M": (diffusers.DPMSolverMultistepScheduler(
+            algorithm_type="sde-dpmsolver++", solver_order=2, thresholding=False, **common), 1),
+    }
+
+
+def _run_diffusers(scheduler, model, x_init, steps, seed):
+    scheduler.set_timesteps(steps)
+    # deterministic schedulers (Heun) take no generator
+    kw = ({"generator": torch.Generator().manual_seed(seed)}
+          if "generator" in inspect.signature(scheduler.step).parameters else {})
+    x = torch.as_tensor(x_init) * float(scheduler.init_noise_sigma)
+    with torch.no_grad():
+        for timestep in scheduler.timesteps:
+            inp = scheduler.scale_model_input(x, timestep)
+            eps = model(inp, timestep)
+            x = scheduler.step(eps, timestep, x, **kw).prev_sample
+    return x.numpy()
+
+
+def _run_torchsde(sde, score, x_init, steps):
+    import torchsde
+
+    q = torch.as_tensor(score.params[None, :])
+    f_py, g_py = sde.drift.py_func, sde.diffusion.py_func
+    p = torch.as_tensor(sde.params)[:, None, None]
+    t_end = sde.t_end
+
+    class Reverse(torch.nn.Module):
+        noise_type = "diagonal"
+        sde_type = "ito"
+
+        def f(self, s, y):
+            t = t_end - float(s)
+            g = g_py(t, y, p)
+            return -f_py(t, y, p) + g * g * gm_score_torch(t, y, q)
+
+        def g(self, s, y):
+            return g_py(t_end - float(s), y, p)
+
+    ts = torch.tensor([0.0, sde.t_end - sde.t_eps], dtype=torch.float64)
+    with torch.no_grad():
+        out = torchsde.sdeint(Reverse(), torch.as_tensor(x_init), ts, method="euler",
+                              dt=float(ts[1]) / steps)
+    return out[-1].numpy()
+
+
+def accuracy(n, seed=0):
+    sde, gm, score, law = _setup()
+    err = lambda x: w2_to_gaussian(x, law.means[0], law.covs[0]) ** 2  # noqa: E731
+    x_init = sde.prior_sample(n, 16, seed=seed)
+    floor, floor_sd = w2_floor(law.covs[0], n)
+    print(f"W2^2 against the exact law, n = {n}, Monte Carlo floor {floor:.1e} +- {floor_sd:.1e}")
+    print("score evaluations    " + "".join(f"{b:>10d}" for b in BUDGETS))
+    ours = [("sdekit reverse_sde", "reverse_sde", 1), ("sdekit probability_flow",
+            "probability_flow", 2), ("sdekit pc", "pc", 2), ("sdekit ddpm", "ddpm", 1),
+            ("sdekit ddim", "ddim", 1), ("sdekit dpm_solver", "dpm_solver", 1)]
+    for label, method, per_step in ours:
+        row = [err(sample(sde, score, n, method=method, steps=max(b // per_step, 1), seed=seed,
+                          x_init=x_init)) for b in BUDGETS]
+        print(f"{label:<24}" + "".join(f"{e:10.1e}" for e in row), flush=True)
+    model = _eps_model(sde, score)
+    for name, (scheduler, per_step) in _diffusers_schedulers(sde).items():
+        row = []
+        for b in BUDGETS:
+            try:
+                row.append(err(_run_diffusers(scheduler, model, x_init, max(b // per_step, 1),
+                                              seed)))
+            except Exception as exc:  # a scheduler refusing a budget is reported, not fatal
+                print(f"  diffusers {name} at {b}: {type(exc).__name__}: {exc}")
+                row.append(float("nan"))
+        print(f"{'diffusers ' + name:<24}" + "".join(f"{e:10.1e}" for e in row), flush=True)
+    row = [err(_run_torchsde(sde, score, x_init, b)) for b in BUDGETS]
+    print(f"{'torchsde euler':<24}" + "".join(f"{e:10.1e}" for e in row), flush=True)
+
+
+def timing(n, steps=50, seed=0):
+    sde, gm, score, law = _setup()
+    x_init = sde.prior_sample(n, 16, seed=seed)
+    sample(sde, score, 100, method="reverse_sde", steps=2, seed=seed)  # compile outside timing
+    results = {}
+    t0 = time.perf_counter()
+    sample(sde, score, n, method="reverse_sde", steps=steps, seed=seed, x_init=x_init)
+    results["sdekit reverse_sde (numba)"] = (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    sample(sde, score, n, method="reverse_sde", steps=steps, seed=seed, x_init=x_init,
+           backend="torch")
+    results["sdekit reverse_sde (torch)"] = (time.perf_counter() - t0) / steps
+    scheduler, _ = _diffusers_schedulers(sde)["DDPM"]
+    t0 = time.perf_counter()
+    _run_diffusers(scheduler, _eps_model(sde, score), x_init, steps, seed)
+    results["diffusers DDPM step() loop"] = (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    _run_torchsde(sde, score, x_init, steps)
+    results["torchsde euler"] = (time.perf_counter() - t0) / steps
+    base = results["sdekit reverse_sde (numba)"]
+    print(f"\nseconds per step, {n} samples in 16-D, analytic score ({steps} steps)")
+    for name, value in results.items():
+        print(f"{name:<30}{value:10.4f}  ({value / base:5.1f}x sdekit numba)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="samples for the accuracy table")
+    parser.add_argument("--timing-n", type=int, default=100_000, help="samples for the timing")
+    args = parser.parse_args()
+    accuracy(args.n)
+    timing(args.timing_n)
+
+
+if __name__ == "__main__":
+    main()
