@@ -44,9 +44,16 @@ _PHI_BOUNDS = {
     "id": (-30.0, 30.0),
     "log_a": (math.log(0.05), math.log(20.0)),
     "log_var": (math.log(1e-6), math.log(10.0)),
+    "log_st": (math.log(1e-6), math.log(2.0)),
     "logit": (-14.0, 14.0),
     "frac": (-14.0, 14.0),
+    # sz at most 98 % of the widest window z allows: beyond it the start point nearly touches a
+    # boundary, where the full-DDM quadrature costs 100x more and the likelihood is flat anyway
+    "frac_sz": (-14.0, 4.0),
 }
+# Largest change of any unconstrained coordinate in one optimiser step: Gauss-Newton steps on a
+# poorly conditioned start can otherwise leap to the far edges of the box.
+_MAX_STEP = 1.5
 
 
 #: Serial work (seconds, estimated from the first fit) below which no worker processes start.
@@ -276,8 +283,8 @@ class _Problem:
         self.hi_phi = np.array([np.inf if b[1] is None else b[1] for b in box])
 
     def _slot(self, name, base, mask):
-        kind = {"v": "id", "a": "log_a", "sv": "log_var", "st": "log_var", "z": "logit",
-                "p_outlier": "logit", "t0": "frac", "sz": "frac"}[base]
+        kind = {"v": "id", "a": "log_a", "sv": "log_var", "st": "log_st", "z": "logit",
+                "p_outlier": "logit", "t0": "frac", "sz": "frac_sz"}[base]
         self.names.append(name)
         self.base.append(base)
         self.kind.append(kind)
@@ -310,7 +317,7 @@ class _Problem:
             kind, x = self.kind[j], phi[j]
             if kind == "id":
                 theta[j], J[j, j] = x, 1.0
-            elif kind in ("log_a", "log_var"):
+            elif kind in ("log_a", "log_var", "log_st"):
                 theta[j] = J[j, j] = math.exp(x)
             elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
                 s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
@@ -334,7 +341,7 @@ class _Problem:
             kind, x = self.kind[j], theta[j]
             if kind == "id":
                 phi[j] = x
-            elif kind in ("log_a", "log_var"):
+            elif kind in ("log_a", "log_var", "log_st"):
                 phi[j] = math.log(max(x, 1e-12))
             elif kind == "logit" or (kind == "frac" and self.base[j] == "t0"):
                 p = (x - self.lo_nat[j]) / (self.hi[j] - self.lo_nat[j])
@@ -438,6 +445,9 @@ class _Problem:
                 except np.linalg.LinAlgError:
                     step = None
                 if step is not None:
+                    big = float(np.max(np.abs(step))) if step.size else 0.0
+                    if big > _MAX_STEP:
+                        step = step * (_MAX_STEP / big)
                     new = phi + step
                     if np.all(new >= self.lo) and np.all(new <= self.hi_phi):
                         th2, J2 = self.to_natural(new)
