@@ -51,8 +51,8 @@ def test_error_shrinks_with_steps(dim, method):
 
 
 @pytest.mark.parametrize("dim, sde", [(2, VPSDE()), (16, VPSDE()), (2, SubVPSDE()),
-                                      (2, VESDE(0.01, 10.0))],
-                         ids=["vp-2", "vp-16", "subvp-2", "ve-2"])
+                                      (2, VESDE(0.01, 10.0)), (2, VPSDE(schedule="cosine"))],
+                         ids=["vp-2", "vp-16", "subvp-2", "ve-2", "vp_cosine-2"])
 def test_reverse_sde_at_1000_steps_sits_at_the_monte_carlo_floor(dim, sde):
     gm, n = TARGETS[dim]
     x = sample(sde, gm.score(sde), n, method="reverse_sde", steps=1000, seed=3)
