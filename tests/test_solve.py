@@ -319,3 +319,24 @@ def test_race_of_two_accumulators_against_inverse_gaussian_law():
     winners = sol.final[np.arange(n), sol.component]
     np.testing.assert_allclose(winners, a)
     assert "component" in sol.to_pandas().columns
+
+
+def test_reverse_sdes_share_compiled_coefficients_across_horizons_and_targets():
+    import numba as nb
+
+    from sdekit.sde.backends import numba_cpu
+
+    @nb.njit
+    def score(t, x, q, out):
+        for k in range(x.shape[0]):
+            out[k] = -x[k] / q[0]
+
+    ou = sk.OrnsteinUhlenbeck()
+    a = ou.reverse(score, t_end=1.0, score_params=[1.0])
+    b = ou.reverse(score, t_end=2.5, score_params=[2.0, 0.0, 0.0])
+    assert a.drift is b.drift and a.diffusion is b.diffusion
+    assert list(b.param_names[3:5]) == ["t_end", "score0"] and b.params[3] == 2.5
+    sk.solve(a, 0.0, [0.0, 0.5], dt=0.1, n_paths=4, seed=1)
+    n_kernels = len(numba_cpu._compiled)
+    sk.solve(b, 0.0, [0.0, 0.5], dt=0.1, n_paths=4, seed=1)
+    assert len(numba_cpu._compiled) == n_kernels

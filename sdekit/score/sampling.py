@@ -153,33 +153,21 @@ def n_score_evals(method, steps, corrector_steps=1):
 
 
 # -- the engine methods ----------------------------------------------------------------------------
-_reversed = {}
-
-
 def _reverse(sde, score, flow):
-    """``sde.reverse(...)`` built once per (SDE, score functions, flow) in a process.
+    """The reverse SDE (or probability-flow ODE) of ``sde`` with this score.
 
-    The engine compiles a new kernel for every reverse SDE it builds (a second or more), and
-    bakes ``t_end`` and the number of score parameters into it; the parameter values are data
-    passed to ``solve``, so one reverse SDE serves every step count and every mixture of the
-    same size.
+    Cheap to build again: the engine compiles the reverse coefficients once per (SDE, score
+    function) and takes ``t_end`` and the score's parameters as data.
     """
-    key = (type(sde), id(sde.drift), id(sde.diffusion), sde.dim, sde.t_end, id(score.numba),
-           id(score.torch), score.params.size, bool(flow))
-    entry = _reversed.get(key)
-    if entry is None:
-        rev = sde.reverse(score.numba, t_end=sde.t_end, score_params=score.params,
-                          torch_score=score.torch, probability_flow=flow)
-        entry = _reversed[key] = (rev, sde, score.numba, score.torch)  # ids stay unique
-    return entry[0]
+    return sde.reverse(score.numba, t_end=sde.t_end, score_params=score.params,
+                       torch_score=score.torch, probability_flow=flow)
 
 
 def _engine(sde, score, x, grid, *, flow, seed, backend, device):
     rev = _reverse(sde, score, flow)
     times = sde.t_end - grid  # the reverse clock s = t_end - t
-    params = np.concatenate([sde.params, score.params])
     sol = solve(rev, x, times, method="heun" if flow else "euler_maruyama", n_paths=x.shape[0],
-                params=params, save="final", backend=backend, seed=seed, device=device)
+                save="final", backend=backend, seed=seed, device=device)
     return sol.final
 
 

@@ -417,8 +417,7 @@ class GaussianMixture:
         """The parameter vector q of :func:`gm_score` for this mixture under ``sde``.
 
         Layout: (schedule code, s0, s1, K, dim, diagonal flag, log w (K), means (K dim),
-        eigenvalues (K dim), eigenvectors (K dim dim, omitted when diagonal)), then zeros up to
-        a multiple of 64 entries.
+        eigenvalues (K dim), eigenvectors (K dim dim, omitted when diagonal)).
         """
         if not isinstance(sde, DiffusionSDE):
             raise TypeError(f"sde must be a forward SDE of sdekit.score, got {type(sde).__name__}")
@@ -427,10 +426,7 @@ class GaussianMixture:
                  np.log(self.weights), self.means.ravel(), self.eigvals.ravel()]
         if not self.diagonal:
             parts.append(self.eigvecs.ravel())
-        q = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
-        # Zero padding to a multiple of 64: the engine builds one reverse SDE per length of the
-        # score's parameters, so mixtures of similar size then share compiled kernels.
-        return np.concatenate([q, np.zeros(-q.size % 64)])
+        return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
     def score(self, sde):
         """The exact score of p_t under the forward ``sde``, as a :class:`Score`."""

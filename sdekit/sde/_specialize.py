@@ -45,14 +45,15 @@ _ENGINE_FINGERPRINT = []
 
 
 def _engine_fingerprint():
-    """Hash of the engine's sources. Numba checks only the template file's date before reusing
-    a cached specialization, so a change anywhere in the engine (a helper the template calls)
-    must change the specialization's name instead."""
+    """Hash of sdekit's sources. Numba checks only the template file's date before reusing a
+    cached specialization, so a change anywhere in the library (a helper the template calls, a
+    score function of sdekit.score bound into a reverse SDE) must change the specialization's
+    name instead."""
     if not _ENGINE_FINGERPRINT:
         from pathlib import Path
 
         digest = hashlib.sha1()
-        for path in sorted(Path(__file__).parent.rglob("*.py")):
+        for path in sorted(Path(__file__).parent.parent.rglob("*.py")):
             digest.update(path.read_bytes())
         _ENGINE_FINGERPRINT.append(digest.hexdigest())
     return _ENGINE_FINGERPRINT[0]

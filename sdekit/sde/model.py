@@ -173,12 +173,14 @@ class SDE:
                 probability_flow=False):
         """The reverse-time SDE, as an ordinary SDE in the reversed clock s = t_end - t.
 
-        For diagonal or scalar noise the reverse process Y(s) = X(t_end - s) solves
+        For elementwise coefficients with diagonal noise the reverse process Y(s) = X(t_end - s)
+        solves
 
             dY = [-f(t_end - s, Y) + g^2(t_end - s, Y) * score(t_end - s, Y)] ds + g dW(s)
 
-        (Anderson 1982; Song et al. 2021), with g^2 the elementwise square (or g g^T for general
-        noise, supported in vector form). Any backend solves it like any other SDE.
+        (Anderson 1982; Song et al. 2021). Any backend solves it like any other SDE. Its
+        parameters are ``[forward parameters..., t_end, score parameters...]``, all data: the
+        compiled kernel is shared by every horizon and every parameter vector of the score.
 
         Parameters
         ----------
@@ -189,7 +191,8 @@ class SDE:
         t_end : float
             Time at which the forward process is reversed (the reverse clock starts there).
         score_params : array_like
-            Parameters of the score; appended after the SDE's own parameters.
+            Parameters of the score, any number; they follow the SDE's own parameters and
+            ``t_end``.
         torch_score : callable, optional
             Batched ``torch_score(t, x, q) -> (n, dim)`` for the torch backend (``t`` a float,
             ``q`` a tensor of shape (rows, n_score_params)).
