@@ -35,11 +35,10 @@ from __future__ import annotations
 import math
 import numbers
 
-import numba as nb
 import numpy as np
 
 from ..sde import solve
-from ..sde.random import check_seed, next_normal, seed_state
+from ..sde.random import Streams, check_seed
 from .sdes import DiffusionSDE, subseed
 from .targets import as_score
 
@@ -55,56 +54,6 @@ _ALIASES = {
 _SPACINGS = ("time", "logsnr", "quadratic")
 _NOISE_TAG = 0x4E4F
 _PREDICTOR_TAG = 0x5052_4544
-
-
-# -- per-path random streams for the loops written here --------------------------------------------
-@nb.njit(cache=True, parallel=True)
-def _seed_states(seed, first_path, n):
-    states = np.empty((n, 4), dtype=np.uint64)
-    for i in nb.prange(n):
-        s = seed_state(seed, first_path + i)
-        for k in range(4):
-            states[i, k] = s[k]
-    return states
-
-
-def _next_normals_template(states, out):
-    for i in nb.prange(out.shape[0]):
-        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        for j in range(out.shape[1]):
-            s, out[i, j] = next_normal(s)
-        for k in range(4):
-            states[i, k] = s[k]
-
-
-_next_normals = nb.njit(cache=True, parallel=True)(_next_normals_template)
-# Serial twin for the torch backend: numba's OpenMP workers keep spinning after a parallel
-# region and, interleaved with torch kernels, slowed torch sampling 3-20x on two cores.
-_next_normals_serial = nb.njit(cache=True)(_next_normals_template)
-
-
-class Streams:
-    """One random stream per sample: draw k of sample i depends on (seed, i, k) only.
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the family (see :func:`sdekit.sde.random.normals`, which gives the same numbers).
-    n : int
-        Number of streams.
-    parallel : bool
-        Draw on all cores (NumPy loops) or on one (loops on torch tensors).
-    """
-
-    def __init__(self, seed, n, parallel=True):
-        self._states = _seed_states(np.uint64(check_seed(seed)), np.int64(0), int(n))
-        self._draw = _next_normals if parallel else _next_normals_serial
-
-    def normals(self, dim):
-        """The next ``dim`` standard normals of every stream, shape (n, dim)."""
-        out = np.empty((self._states.shape[0], int(dim)))
-        self._draw(self._states, out)
-        return out
 
 
 # -- grids and budgets -----------------------------------------------------------------------------

@@ -188,7 +188,6 @@ def _seed_states(seed, first_path, n):
     return states
 
 
-@nb.njit(cache=True, parallel=True)
 def _advance_normals(states, active, out):
     for i in nb.prange(out.shape[0]):
         if not active[i]:
@@ -200,7 +199,6 @@ def _advance_normals(states, active, out):
             states[i, k] = s[k]
 
 
-@nb.njit(cache=True, parallel=True)
 def _advance_uniforms(states, active, out):
     for i in nb.prange(out.shape[0]):
         if not active[i]:
@@ -210,6 +208,26 @@ def _advance_uniforms(states, active, out):
             s, out[i, j] = next_uniform(s)
         for k in range(4):
             states[i, k] = s[k]
+
+
+def _advancers(parallel):
+    """Compiled (normals, uniforms) advancers; a serial twin for loops that interleave with
+    another thread pool (torch): Numba's OpenMP workers spin after a parallel region and slowed
+    torch-based loops 3-20x on two cores."""
+    from ._specialize import specialize
+
+    key = bool(parallel)
+    if key not in _ADVANCERS:
+        # The binding only tells the two twins apart in Numba's disk cache.
+        _ADVANCERS[key] = tuple(
+            specialize(fn, {"_PARALLEL": key}, cache=True, parallel=key)
+            for fn in (_advance_normals, _advance_uniforms)
+        )
+    return _ADVANCERS[key]
+
+
+_ADVANCERS = {}
+_PARALLEL = True
 
 
 class Streams:
@@ -224,6 +242,9 @@ class Streams:
     n_paths : int
     first_path : int, optional
         Index of the first path (for chunks of a larger family).
+    parallel : bool
+        Draw on all cores (default), or on the calling thread only (for loops that interleave
+        with another thread pool, such as torch's).
 
     Examples
     --------
@@ -231,10 +252,11 @@ class Streams:
     >>> z = streams.normals(2)          # shape (4, 2); the next call continues each stream
     """
 
-    def __init__(self, seed, n_paths, first_path=0):
+    def __init__(self, seed, n_paths, first_path=0, parallel=True):
         self.seed = check_seed(seed)
         self.states = _seed_states(np.uint64(self.seed), np.int64(first_path), int(n_paths))
         self._all = np.ones(int(n_paths), dtype=np.bool_)
+        self._normals, self._uniforms = _advancers(parallel)
 
     @property
     def n_paths(self):
@@ -253,11 +275,11 @@ class Streams:
         Paths where ``active`` is False draw nothing (their rows of ``out`` are left as they
         are, zeros for a new array) and their streams do not advance.
         """
-        return self._draw(_advance_normals, n_draws, active, out)
+        return self._draw(self._normals, n_draws, active, out)
 
     def uniforms(self, n_draws=1, active=None, out=None):
         """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
-        return self._draw(_advance_uniforms, n_draws, active, out)
+        return self._draw(self._uniforms, n_draws, active, out)
 
 
 def check_seed(seed) -> int:

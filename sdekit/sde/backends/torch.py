@@ -110,7 +110,9 @@ def run(problem):
                         device=device)
     alive = np.ones(n, dtype=np.bool_)
     per_step = 0 if scheme.name == "heun" else (m if scheme.name == "euler_maruyama" else dim)
-    streams = Streams(problem.seed, n, problem.first_path)
+    # Per-step draws (with boundaries) stay on this thread, away from torch's thread pool.
+    streams = Streams(problem.seed, n, problem.first_path,
+                      parallel=problem.boundaries is None)
     noise = _Noise(streams, n, per_step, grid_steps=problem.grid.size - 1,
                    blocks=problem.boundaries is None, torch=torch, device=device)
     states = np.empty((n, problem.save_at.size, dim))
