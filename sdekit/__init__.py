@@ -9,6 +9,13 @@ The decision-model and score-model layers are subpackages: ``sdekit.ddm`` and ``
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# Numba's OpenMP workers otherwise spin after each parallel region and starve other thread pools
+# in the process: torch code beside sdekit ran up to 70x slower. Set before the threading layer
+# starts; a value chosen by the user wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .sde import (  # noqa: E402
     SDE,
     Boundaries,

@@ -178,7 +178,6 @@ def _fill_uniforms(seed, first_path, out):
             state, out[i, j] = next_uniform(state)
 
 
-@nb.njit(cache=True, parallel=True)
 def _seed_states(seed, first_path, n):
     states = np.empty((n, 4), dtype=np.uint64)
     for i in nb.prange(n):
@@ -211,9 +210,9 @@ def _advance_uniforms(states, active, out):
 
 
 def _advancers(parallel):
-    """Compiled (normals, uniforms) advancers; a serial twin for loops that interleave with
-    another thread pool (torch): Numba's OpenMP workers spin after a parallel region and slowed
-    torch-based loops 3-20x on two cores."""
+    """Compiled (seeding, normals, uniforms) functions; a serial twin for loops that interleave
+    with another thread pool (torch): Numba's OpenMP workers spin after a parallel region and
+    slowed torch code in the same process 3-70x on two cores."""
     from ._specialize import specialize
 
     key = bool(parallel)
@@ -221,7 +220,7 @@ def _advancers(parallel):
         # The binding only tells the two twins apart in Numba's disk cache.
         _ADVANCERS[key] = tuple(
             specialize(fn, {"_PARALLEL": key}, cache=True, parallel=key)
-            for fn in (_advance_normals, _advance_uniforms)
+            for fn in (_seed_states, _advance_normals, _advance_uniforms)
         )
     return _ADVANCERS[key]
 
@@ -254,9 +253,9 @@ class Streams:
 
     def __init__(self, seed, n_paths, first_path=0, parallel=True):
         self.seed = check_seed(seed)
-        self.states = _seed_states(np.uint64(self.seed), np.int64(first_path), int(n_paths))
+        seed_all, self._normals, self._uniforms = _advancers(parallel)
+        self.states = seed_all(np.uint64(self.seed), np.int64(first_path), int(n_paths))
         self._all = np.ones(int(n_paths), dtype=np.bool_)
-        self._normals, self._uniforms = _advancers(parallel)
 
     @property
     def n_paths(self):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from .._specialize import specialize
@@ -42,7 +41,8 @@ _absorb = None  # bound per specialization: the kernels' own absorption test
 def _absorb_batch_template(states, alive, t, h, x_start, x_end, g, bridge, q, hit, t_hit,
                            level):
     """The kernels' absorption test applied to every live path (same draws, same order)."""
-    for i in nb.prange(x_start.shape[0]):
+    # Serial on purpose: Numba's parallel workers would spin beside torch's thread pool.
+    for i in range(x_start.shape[0]):
         if not alive[i]:
             continue
         s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
@@ -63,11 +63,11 @@ def _absorb_batch(sde, boundaries):
            boundaries.watched(sde.dim))
     if key not in _absorb_batches:
         _absorb_batches[key] = (
-            # A called (not inlined) copy: inlining into a prange body trips Numba's parfor pass.
+            # A called (not inlined) copy of the absorption test.
             specialize(_absorb_batch_template,
                        {"_absorb": specialize(build_absorb(sde, boundaries)["_absorb"], {},
                                               cache=boundaries.cacheable)},
-                       cache=boundaries.cacheable, parallel=True),
+                       cache=boundaries.cacheable),
             boundaries,
         )
     return _absorb_batches[key][0]
@@ -110,9 +110,8 @@ def run(problem):
                         device=device)
     alive = np.ones(n, dtype=np.bool_)
     per_step = 0 if scheme.name == "heun" else (m if scheme.name == "euler_maruyama" else dim)
-    # Per-step draws (with boundaries) stay on this thread, away from torch's thread pool.
-    streams = Streams(problem.seed, n, problem.first_path,
-                      parallel=problem.boundaries is None)
+    # Draws stay on this thread: Numba's parallel workers would spin beside torch's own.
+    streams = Streams(problem.seed, n, problem.first_path, parallel=False)
     noise = _Noise(streams, n, per_step, grid_steps=problem.grid.size - 1,
                    blocks=problem.boundaries is None, torch=torch, device=device)
     states = np.empty((n, problem.save_at.size, dim))
@@ -152,9 +151,8 @@ class _Noise:
     """The scheme's normals for each step, from the per-path streams.
 
     Without boundaries every path draws every step, so the draws of a block of steps are taken
-    in one call and copied to the device once: a parallel Numba call per step would spend its
-    time waking threads and, on a busy machine, fight torch's own thread pool. With boundaries
-    absorbed paths stop drawing, so draws are taken step by step.
+    in one call and copied to the device once. With boundaries absorbed paths stop drawing, so
+    draws are taken step by step.
     """
 
     _BLOCK_BYTES = 64 * 2**20
