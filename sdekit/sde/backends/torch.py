@@ -63,10 +63,8 @@ def _absorb_batch(sde, boundaries):
            boundaries.watched(sde.dim))
     if key not in _absorb_batches:
         _absorb_batches[key] = (
-            # A called (not inlined) copy of the absorption test.
             specialize(_absorb_batch_template,
-                       {"_absorb": specialize(build_absorb(sde, boundaries)["_absorb"], {},
-                                              cache=boundaries.cacheable)},
+                       {"_absorb": build_absorb(sde, boundaries)["_absorb"]},
                        cache=boundaries.cacheable),
             boundaries,
         )
