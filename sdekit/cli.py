@@ -8,10 +8,10 @@ leaves a partial file behind.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from ._io import atomic_write
 
 __all__ = ["main"]
 
@@ -57,23 +57,19 @@ def write_table(frame, path):
         raise UsageError(f"output file {path} must end in .csv or .parquet")
     if not path.parent.exists():
         raise UsageError(f"output folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         if suffix == ".csv":
             frame.to_csv(tmp, index=False)
-        else:
-            try:
-                frame.to_parquet(tmp, index=False)
-            except ImportError:
-                raise UsageError(
-                    "writing Parquet needs pyarrow: pip install 'sdekit[parquet]', "
-                    "or write .csv"
-                ) from None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+            return
+        try:
+            frame.to_parquet(tmp, index=False)
+        except ImportError:
+            raise UsageError(
+                "writing Parquet needs pyarrow: pip install 'sdekit[parquet]', or write .csv"
+            ) from None
+
+    atomic_write(path, write)
 
 
 def _simulate_wiener(args):
@@ -405,6 +401,10 @@ def build_parser():
     fitp.add_argument("--plot", default=None, metavar="PNG",
                       help="write quantile-probability plots and RT histograms to this PNG")
     fitp.set_defaults(run=_fit)
+
+    from .score.cli import add_cli as add_sample_command
+
+    add_sample_command(commands)
     return parser
 
 

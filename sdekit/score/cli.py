@@ -7,10 +7,10 @@ stderr with exit status 2, before any work is done, and output files are written
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from .._io import atomic_write
 
 __all__ = ["add_cli", "run"]
 
@@ -79,18 +79,6 @@ def _check_output(path, suffixes, what):
     return path
 
 
-def _atomic(path, write):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix,
-                               dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def run(args):
     """Carry out ``sdekit sample`` for parsed ``args``."""
     import numpy as np
@@ -123,18 +111,18 @@ def run(args):
         model = ScoreModel().fit(data, steps=args.train_steps, seed=args.seed,
                                  progress=not args.quiet)
         if save is not None:
-            _atomic(save, model.save)
+            atomic_write(save, model.save)
     x = model.sample(args.n, method=args.method, steps=args.steps, seed=args.seed)
     if out.suffix.lower() == ".npy":
-        _atomic(out, lambda tmp: np.save(tmp, x))
+        atomic_write(out, lambda tmp: np.save(tmp, x))
     else:
         header = ",".join(f"x{k}" for k in range(x.shape[1]))
-        _atomic(out, lambda tmp: np.savetxt(tmp, x, delimiter=",", header=header, comments=""))
+        atomic_write(out, lambda tmp: np.savetxt(tmp, x, delimiter=",", header=header, comments=""))
     if plot is not None:
         fig, ax = plt.subplots(figsize=(5, 5))
         ax.scatter(x[:, 0], x[:, 1] if x.shape[1] > 1 else np.zeros(len(x)), s=2, alpha=0.5)
         ax.set_aspect("equal")
         ax.set_title(f"{args.n} samples, {args.method}, {args.steps} steps")
-        _atomic(plot, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        atomic_write(plot, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
     print(f"wrote {args.n} samples to {out}" + (f" and a plot to {plot}" if plot else ""))
