@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
 import numpy as np
 
 from .._specialize import specialize
-from ..events import bridge_crossing_fraction, crossing_negligible, crossing_probability
+from ..events import bridge_crossing_fraction, crossing_negligible
 from ..random import next_normal, next_uniform, seed_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._nrt import unmanaged
@@ -110,6 +111,12 @@ def _heun_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
 
 
 # -- absorption -----------------------------------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _exp_bound(e):
+    """An upper bound of exp(-e) for e >= 0 that needs no exponential (0 at e = inf)."""
+    return 1.0 / (1.0 + e * (1.0 + 0.5 * e))
+
+
 def _absorb_component(t, h, x_start, x_end, variance, bridge, q, state):
     """Did one component's step from x_start to x_end reach a boundary?
 
@@ -125,19 +132,26 @@ def _absorb_component(t, h, x_start, x_end, variance, bridge, q, state):
     lo1 = x_end - _lower(t_end, q)
     if not bridge:
         variance = 0.0
-    p_up = crossing_probability(up0, up1, variance)
-    p_lo = crossing_probability(lo0, lo1, variance)
     side = 0
-    if p_up >= 1.0:
+    if up0 <= 0.0 or up1 <= 0.0:
         side = 1
-    elif p_lo >= 1.0:
+    elif lo0 <= 0.0 or lo1 <= 0.0:
         side = -1
-    elif p_up > 0.0 or p_lo > 0.0:
-        state, u = next_uniform(state)
-        if u < p_up:
-            side = 1
-        elif u < p_up + p_lo:
-            side = -1
+    else:
+        near_up = not crossing_negligible(up0, up1, variance)
+        near_lo = not crossing_negligible(lo0, lo1, variance)
+        if near_up or near_lo:
+            # The same decision as u < crossing_probability(...), but exp(-e) is bounded by
+            # 1 / (1 + e + e^2/2), so most draws are settled without computing an exponential.
+            state, u = next_uniform(state)
+            e_up = 2.0 * up0 * up1 / variance if near_up else math.inf
+            e_lo = 2.0 * lo0 * lo1 / variance if near_lo else math.inf
+            if u < _exp_bound(e_up) + _exp_bound(e_lo):
+                p_up = math.exp(-e_up)
+                if u < p_up:
+                    side = 1
+                elif u < p_up + math.exp(-e_lo):
+                    side = -1
     if side == 0:
         return 0, state, math.nan, 0.0
     if side == 1:
@@ -348,7 +362,7 @@ def build_absorb(sde, boundaries):
                   "_WATCH_START": start, "_WATCH_STOP": stop}
     # Everything inlined: an array handed to a real call would have to live in memory, and the
     # kernels keep small state arrays in registers.
-    component = specialize(_absorb_component, bounds, cache=cache)
+    component = specialize(_absorb_component, bounds, cache=cache, inline="always")
     variance = specialize(variance, {}, cache=True, inline="always")
     may_cross = specialize(_may_cross, {"_bridge_variance": variance, **bounds}, cache=cache,
                            inline="always")
