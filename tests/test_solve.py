@@ -340,3 +340,11 @@ def test_reverse_sdes_share_compiled_coefficients_across_horizons_and_targets():
     n_kernels = len(numba_cpu._compiled)
     sk.solve(b, 0.0, [0.0, 0.5], dt=0.1, n_paths=4, seed=1)
     assert len(numba_cpu._compiled) == n_kernels
+
+
+def test_reverse_accepts_a_score_defined_outside_any_module():
+    namespace = {}
+    exec("def score(t, x, q, out):\n    out[0] = -x[0]\n", namespace)
+    assert namespace["score"].__module__ is None  # as for code run by exec, e.g. from docs
+    rev = sk.OrnsteinUhlenbeck().reverse(namespace["score"], t_end=1.0)
+    assert rev.cacheable is False

@@ -49,7 +49,8 @@ _built = {}
 
 
 def _is_library_code(fn):
-    return getattr(getattr(fn, "py_func", fn), "__module__", "").startswith("sdekit.")
+    module = getattr(getattr(fn, "py_func", fn), "__module__", None) or ""
+    return module.startswith("sdekit.")
 
 
 def _compiled_coefficients(sde, score, flow):
