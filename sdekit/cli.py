@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ._args import positive_float as _positive_float
+from ._args import positive_int as _positive_int
 from ._io import atomic_write
 
 __all__ = ["main"]
@@ -18,26 +20,6 @@ __all__ = ["main"]
 
 class UsageError(Exception):
     """A problem with the user's input, reported without a traceback."""
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
 
 
 def _float_list(text):

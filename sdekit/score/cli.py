@@ -6,25 +6,15 @@ stderr with exit status 2, before any work is done, and output files are written
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from .._args import positive_int as _positive_int
 from .._io import atomic_write
 
 __all__ = ["add_cli", "run"]
 
 _SAMPLE_SUFFIXES = (".csv", ".npy")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def add_cli(subparsers):

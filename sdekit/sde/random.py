@@ -187,26 +187,19 @@ def _seed_states(seed, first_path, n):
     return states
 
 
-def _advance_normals(states, active, out):
+def _advance(states, active, out):
+    """Fill row i of ``out`` with the next draws (``_draw``) of stream i, where active."""
     for i in nb.prange(out.shape[0]):
         if not active[i]:
             continue
         s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
         for j in range(out.shape[1]):
-            s, out[i, j] = next_normal(s)
+            s, out[i, j] = _draw(s)
         for k in range(4):
             states[i, k] = s[k]
 
 
-def _advance_uniforms(states, active, out):
-    for i in nb.prange(out.shape[0]):
-        if not active[i]:
-            continue
-        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        for j in range(out.shape[1]):
-            s, out[i, j] = next_uniform(s)
-        for k in range(4):
-            states[i, k] = s[k]
+_draw = next_normal  # bound per specialization
 
 
 def _advancers(parallel):
@@ -217,10 +210,13 @@ def _advancers(parallel):
 
     key = bool(parallel)
     if key not in _ADVANCERS:
-        # The binding only tells the two twins apart in Numba's disk cache.
-        _ADVANCERS[key] = tuple(
-            specialize(fn, {"_PARALLEL": key}, cache=True, parallel=key)
-            for fn in (_seed_states, _advance_normals, _advance_uniforms)
+        # _PARALLEL only tells the serial and parallel twins apart in Numba's disk cache.
+        _ADVANCERS[key] = (
+            specialize(_seed_states, {"_PARALLEL": key}, cache=True, parallel=key),
+            specialize(_advance, {"_PARALLEL": key, "_draw": next_normal}, cache=True,
+                       parallel=key),
+            specialize(_advance, {"_PARALLEL": key, "_draw": next_uniform}, cache=True,
+                       parallel=key),
         )
     return _ADVANCERS[key]
 
