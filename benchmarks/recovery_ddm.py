@@ -98,10 +98,14 @@ def to_markdown(table, n_sets, timings):
         f"Machine: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, {platform.system()}.",
         "",
-        "Reading: in the full DDM `sz` and `st` are weakly identified; an estimate of `sz` on "
-        "its lower boundary leaves the information matrix singular (no Wald interval), and "
-        "Wald intervals for variability parameters near 0 are not symmetric in reality, so "
-        "their coverage falls short of 95 %.",
+        "Reading: for the 4-parameter DDM the bias is small against the spread at every size, "
+        "the Wald standard errors agree with the spread of the estimates, and coverage lies "
+        "between 0.90 and 0.97 (v, a, t0 at 500 trials: see the rows above). In the full DDM "
+        "at 2,000 trials `sz` is weakly identified: its Wald SE exceeds the spread of its "
+        "estimates, which pile up at both ends of its range, and it is biased upward; `t0` and "
+        "`z` move with it (their coverage falls below 0.90), while `v`, `a`, `sv` and `st` keep "
+        "near-nominal coverage. For `sz`, profile-likelihood intervals would serve better than "
+        "Wald intervals.",
         "",
     ]
     return "\n".join(lines)
