@@ -19,15 +19,14 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sdekit._io import atomic_write
 from sdekit.ddm._params import DDM_PARAMS, PARAM_NAMES
 
 __all__ = ["fit", "DDMResults", "FitCollection", "FitWarning", "SIMPLE", "FULL"]
@@ -963,16 +962,8 @@ class FitCollection:
 
 
 def write_atomic(frame, path):
-    """Write a DataFrame as CSV to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write a DataFrame as CSV to ``path``; a failure leaves no partial file."""
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 # ---------------------------------------------------------------------------------------------

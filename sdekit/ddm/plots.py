@@ -198,20 +198,11 @@ def plot_collection(fits, path=None, kind="both"):
 def _finish(fig, path):
     if path is None:
         return fig
-    import os
-    import tempfile
-    from pathlib import Path
-
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent or ".")
-    os.close(fd)
+    from sdekit._io import atomic_write
+
     try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, path)
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
