@@ -14,7 +14,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sdekit.ddm.density import _WS_SIZE, _cdf_dec, _full_grad, _full_logpdf_ws
+from sdekit.ddm.density import _WS_SIZE, _cdf_dec, _full_grad, _full_logpdf_ws, _strides
 
 __all__ = ["loglik_grad", "loglik_values", "cdf_simple"]
 
@@ -32,13 +32,7 @@ def _grad_rows(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     """out[i] = (log f, d/dv, d/da, d/dz, d/dt0, d/dsv, d/dsz, d/dst); parameters of length 1 or
     n."""
     n = rt.shape[0]
-    nv = 1 if v.shape[0] > 1 else 0
-    na = 1 if a.shape[0] > 1 else 0
-    nz = 1 if z.shape[0] > 1 else 0
-    nt = 1 if t0.shape[0] > 1 else 0
-    nsv = 1 if sv.shape[0] > 1 else 0
-    nsz = 1 if sz.shape[0] > 1 else 0
-    nst = 1 if st.shape[0] > 1 else 0
+    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
     for i in range(n):
         _full_grad(rt[i], response[i], v[i * nv], a[i * na], z[i * nz], t0[i * nt],
                    sv[i * nsv], sz[i * nsz], st[i * nst], tol, out[i])
@@ -62,13 +56,7 @@ def _grad_rows_par(rt, response, v, a, z, t0, sv, sz, st, tol, out):
 @nb.njit(cache=True, nogil=True)
 def _logpdf_rows(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     n = rt.shape[0]
-    nv = 1 if v.shape[0] > 1 else 0
-    na = 1 if a.shape[0] > 1 else 0
-    nz = 1 if z.shape[0] > 1 else 0
-    nt = 1 if t0.shape[0] > 1 else 0
-    nsv = 1 if sv.shape[0] > 1 else 0
-    nsz = 1 if sz.shape[0] > 1 else 0
-    nst = 1 if st.shape[0] > 1 else 0
+    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
     ws = np.zeros(_WS_SIZE)
     for i in range(n):
         out[i] = _full_logpdf_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz],

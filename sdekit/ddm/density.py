@@ -710,6 +710,16 @@ def _full_logpdf(rt, response, v, a, z, t0, sv, sz, st, tol):
 # ---------------------------------------------------------------------------------------------
 
 
+@nb.njit(cache=True)
+def _strides(v, a, z, t0, sv, sz, st):
+    """Index strides of the parameter arrays: 1 for one value per trial, 0 for a shared value
+    (an array of length 1), so trial i reads ``v[i * nv]``."""
+    return (1 if v.shape[0] > 1 else 0, 1 if a.shape[0] > 1 else 0,
+            1 if z.shape[0] > 1 else 0, 1 if t0.shape[0] > 1 else 0,
+            1 if sv.shape[0] > 1 else 0, 1 if sz.shape[0] > 1 else 0,
+            1 if st.shape[0] > 1 else 0)
+
+
 @nb.njit(cache=True, parallel=True)
 def _logpdf_array(rt, response, v, a, z, t0, sv, sz, st, out):
     """out[i] = log density of (rt[i], response[i]) under the full DDM.
@@ -717,13 +727,7 @@ def _logpdf_array(rt, response, v, a, z, t0, sv, sz, st, out):
     Parameter arrays have length 1 (shared) or ``len(rt)`` (per trial); no validation.
     """
     n = rt.shape[0]
-    nv = 1 if v.shape[0] > 1 else 0
-    na = 1 if a.shape[0] > 1 else 0
-    nz = 1 if z.shape[0] > 1 else 0
-    nt = 1 if t0.shape[0] > 1 else 0
-    nsv = 1 if sv.shape[0] > 1 else 0
-    nsz = 1 if sz.shape[0] > 1 else 0
-    nst = 1 if st.shape[0] > 1 else 0
+    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
     if nv + na + nz + nt + nsv + nsz + nst == 0 and sv[0] == 0.0 and sz[0] == 0.0 and (
             st[0] == 0.0):
         # shared simple-DDM parameters: per-boundary constants computed once
@@ -1047,13 +1051,7 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
 def _grad_array(rt, response, v, a, z, t0, sv, sz, st, out):
     """out[i, :] = (log f, d/dv, d/da, d/dz, d/dt0, d/dsv, d/dsz, d/dst) for each trial."""
     n = rt.shape[0]
-    nv = 1 if v.shape[0] > 1 else 0
-    na = 1 if a.shape[0] > 1 else 0
-    nz = 1 if z.shape[0] > 1 else 0
-    nt = 1 if t0.shape[0] > 1 else 0
-    nsv = 1 if sv.shape[0] > 1 else 0
-    nsz = 1 if sz.shape[0] > 1 else 0
-    nst = 1 if st.shape[0] > 1 else 0
+    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
     for i in nb.prange(n):
         _full_grad(rt[i], response[i], v[i * nv], a[i * na], z[i * nz],
                    t0[i * nt], sv[i * nsv], sz[i * nsz],
@@ -1492,13 +1490,7 @@ def _logpdf_full_array(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     """Full-DDM log densities; parameter arrays of length 1 or n; trials split into chunks, each
     with its own workspace."""
     n = rt.shape[0]
-    nv = 1 if v.shape[0] > 1 else 0
-    na = 1 if a.shape[0] > 1 else 0
-    nz = 1 if z.shape[0] > 1 else 0
-    nt = 1 if t0.shape[0] > 1 else 0
-    nsv = 1 if sv.shape[0] > 1 else 0
-    nsz = 1 if sz.shape[0] > 1 else 0
-    nst = 1 if st.shape[0] > 1 else 0
+    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
     nchunk = min(n, 256)
     for c in nb.prange(nchunk):
         ws = np.zeros(_WS_SIZE)
