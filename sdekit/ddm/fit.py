@@ -1102,20 +1102,24 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
     return FitCollection([(r.key, r) for r in results], by)
 
 
-def _run(payloads, progress, n_jobs, scheduler):
+def _run(payloads, progress, n_jobs, scheduler, worker=None):
+    """Fit every payload with ``worker`` (default :func:`_fit_unit`): here, in forked worker
+    processes or as Dask tasks; results in payload order."""
     from tqdm.auto import tqdm
+
+    worker = _fit_unit if worker is None else worker
 
     bar = tqdm(total=len(payloads), desc="fitting", unit="fit", file=sys.stderr,
                disable=not progress or len(payloads) < 2)
     try:
         if scheduler is not None:
-            return _run_dask(payloads, scheduler, n_jobs, bar)
+            return _run_dask(payloads, scheduler, n_jobs, bar, worker)
         jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
         if jobs <= 1 or len(payloads) < 2:
             out = []
             for pl in payloads:
                 pl.threads = jobs > 1
-                out.append(_fit_unit(pl))
+                out.append(worker(pl))
                 bar.update()
             return out
         import concurrent.futures as cf
@@ -1130,20 +1134,20 @@ def _run(payloads, progress, n_jobs, scheduler):
         out = [None] * len(payloads)
         done = 0
         for pl in payloads[:2]:
-            out[done] = _fit_unit(pl)
+            out[done] = worker(pl)
             done += 1
             bar.update()
         rest = payloads[done:]
         if out[done - 1].fit_seconds * len(rest) < _POOL_MIN_SECONDS:
             # Starting worker processes costs about a second: not worth it for quick work.
             for i, pl in enumerate(rest):
-                out[done + i] = _fit_unit(pl)
+                out[done + i] = worker(pl)
                 bar.update()
             return out
         payloads = rest
         with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(payloads))),
                                     mp_context=ctx) as ex:
-            futs = {ex.submit(_fit_unit, pl): i + done for i, pl in enumerate(payloads)}
+            futs = {ex.submit(worker, pl): i + done for i, pl in enumerate(payloads)}
             for f in cf.as_completed(futs):
                 out[futs[f]] = f.result()
                 bar.update()
@@ -1152,7 +1156,7 @@ def _run(payloads, progress, n_jobs, scheduler):
         bar.close()
 
 
-def _run_dask(payloads, scheduler, n_jobs, bar):
+def _run_dask(payloads, scheduler, n_jobs, bar, worker):
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -1175,7 +1179,7 @@ def _run_dask(payloads, scheduler, n_jobs, bar):
         raise ValueError(f"scheduler must be None, 'local', an address or a Client, got "
                          f"{scheduler!r}")
     try:
-        futs = client.map(_fit_unit, payloads, pure=False)
+        futs = client.map(worker, payloads, pure=False)
         index = {f.key: i for i, f in enumerate(futs)}
         out = [None] * len(payloads)
         for f in as_completed(futs):
