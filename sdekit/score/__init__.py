@@ -8,6 +8,7 @@ the networks, and is imported only when they are used.
 """
 
 from .datasets import TOY_DATASETS, make_toy
+from .langevin import LangevinResult, effective_sample_size, langevin
 from .metrics import gaussian_w2, mode_statistics, sliced_wasserstein, w2_floor, w2_to_gaussian
 from .sampling import METHODS, n_score_evals, sample, time_grid
 from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE
@@ -33,4 +34,7 @@ __all__ = [
     "w2_floor",
     "mode_statistics",
     "sliced_wasserstein",
+    "langevin",
+    "LangevinResult",
+    "effective_sample_size",
 ]
