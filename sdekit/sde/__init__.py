@@ -4,6 +4,7 @@ This package knows nothing of decision models, data files or neural networks.
 """
 
 from .events import Boundaries
+from .fokker_planck import FirstPassage, first_passage
 from .model import SDE, BrownianMotion, DriftDiffusion, GeometricBrownianMotion, OrnsteinUhlenbeck
 from .schemes import SCHEMES, Scheme
 from .solve import Solution, solve
@@ -20,5 +21,7 @@ __all__ = [
     "SCHEMES",
     "Solution",
     "solve",
+    "first_passage",
+    "FirstPassage",
     "WienerProcess",
 ]
