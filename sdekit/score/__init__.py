@@ -9,6 +9,7 @@ the networks, and is imported only when they are used.
 
 from .datasets import TOY_DATASETS, make_toy
 from .langevin import LangevinResult, effective_sample_size, langevin
+from .likelihood import LikelihoodResult, bits_per_dim, log_likelihood
 from .metrics import gaussian_w2, mode_statistics, sliced_wasserstein, w2_floor, w2_to_gaussian
 from .sampling import METHODS, n_score_evals, sample, time_grid
 from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE
@@ -37,4 +38,7 @@ __all__ = [
     "langevin",
     "LangevinResult",
     "effective_sample_size",
+    "log_likelihood",
+    "LikelihoodResult",
+    "bits_per_dim",
 ]
