@@ -7,7 +7,7 @@ trainable score networks (:class:`ScoreModel`). torch is needed only for the tor
 the networks, and is imported only when they are used.
 """
 
-from .datasets import TOY_DATASETS, make_toy
+from .datasets import IMAGE_DATASETS, TOY_DATASETS, digits, make_toy, tile_images
 from .langevin import LangevinResult, effective_sample_size, langevin
 from .likelihood import LikelihoodResult, bits_per_dim, log_likelihood
 from .metrics import gaussian_w2, mode_statistics, sliced_wasserstein, w2_floor, w2_to_gaussian
@@ -30,6 +30,9 @@ __all__ = [
     "ScoreModel",
     "make_toy",
     "TOY_DATASETS",
+    "digits",
+    "IMAGE_DATASETS",
+    "tile_images",
     "gaussian_w2",
     "w2_to_gaussian",
     "w2_floor",

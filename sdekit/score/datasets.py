@@ -1,7 +1,9 @@
-"""Two-dimensional toy data sets, generated in code (nothing is downloaded).
+"""Two-dimensional toy data sets, generated in code, and small images that ship with a package.
 
-Every generator returns an array of shape (n, 2) scaled to roughly unit variance per coordinate,
-drawn with ``numpy.random.default_rng(seed)`` so a seed fixes it.
+Every toy generator returns an array of shape (n, 2) scaled to roughly unit variance per
+coordinate, drawn with ``numpy.random.default_rng(seed)`` so a seed fixes it. :func:`digits`
+reads scikit-learn's 8x8 handwritten digits, which are part of its installation: nothing is
+downloaded.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["make_toy", "TOY_DATASETS"]
+__all__ = ["make_toy", "TOY_DATASETS", "digits", "IMAGE_DATASETS", "tile_images"]
 
 
 def _two_moons(rng, n, noise):
@@ -70,3 +72,73 @@ def make_toy(name, n, seed=None, noise=None):
     generator, default_noise = _GENERATORS[name]
     rng = np.random.default_rng(seed)
     return generator(rng, int(n), default_noise if noise is None else float(noise))
+
+
+IMAGE_DATASETS = ("digits",)
+
+
+def digits():
+    """scikit-learn's 8x8 handwritten digits as images in [-1, 1], with their labels.
+
+    The 1,797 images of the UCI optical digits test set (grey levels 0 to 16, about 180 per
+    digit) are mapped linearly so that 0 is -1 and 16 is 1.
+
+    Returns
+    -------
+    images : ndarray, shape (1797, 1, 8, 8), float64
+        One channel, values in [-1, 1] (-1 is the background).
+    labels : ndarray, shape (1797,), int64
+        The digit shown, 0 to 9.
+
+    Raises
+    ------
+    ImportError
+        If scikit-learn is not installed.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise ImportError(
+            "the digits images ship with scikit-learn: pip install scikit-learn "
+            "(or pip install 'sdekit[images]')"
+        ) from exc
+    bunch = load_digits()
+    images = np.asarray(bunch.images, dtype=np.float64)[:, None, :, :] / 8.0 - 1.0
+    return images, np.asarray(bunch.target, dtype=np.int64)
+
+
+def tile_images(images, ncols, pad=1, fill=None):
+    """Arrange images in a grid, for plotting.
+
+    Parameters
+    ----------
+    images : array_like, shape (n, C, H, W) or (n, H, W)
+        The images, C = 1 or 3.
+    ncols : int
+        Images per row; rows are filled left to right, top to bottom.
+    pad : int
+        Pixels between images.
+    fill : float, optional
+        Value of the padding and of empty cells (default: the smallest pixel value).
+
+    Returns
+    -------
+    ndarray, shape (rows * (H + pad) - pad, ncols * (W + pad) - pad[, C])
+        One image, channel last when C = 3.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or images.shape[0] < 1:
+        raise ValueError(f"images must have shape (n, C, H, W) with C = 1 or 3, got "
+                         f"{images.shape}")
+    if not isinstance(ncols, numbers.Integral) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    n, c, h, w = images.shape
+    rows = -(-n // ncols)
+    fill = images.min() if fill is None else fill
+    grid = np.full((c, rows * (h + pad) - pad, ncols * (w + pad) - pad), fill, dtype=np.float64)
+    for k in range(n):
+        r, q = divmod(k, ncols)
+        grid[:, r * (h + pad):r * (h + pad) + h, q * (w + pad):q * (w + pad) + w] = images[k]
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)

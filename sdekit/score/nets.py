@@ -56,9 +56,14 @@ class MLPScoreNet(nn.Module):
         Number of hidden layers.
     embed_dim : int
         Size of the time embedding.
+    n_classes : int, optional
+        Number of classes for class-conditional training: a learned class embedding is added to
+        the time features. Labels are 0 .. n_classes - 1 and ``n_classes`` is the null class
+        (no label), which label dropout trains for classifier-free guidance. None:
+        unconditional (and the same parameters as before conditioning existed).
     """
 
-    def __init__(self, dim, hidden=128, depth=3, embed_dim=32):
+    def __init__(self, dim, hidden=128, depth=3, embed_dim=32, n_classes=None):
         super().__init__()
         for name, value in (("dim", dim), ("hidden", hidden), ("depth", depth)):
             if not isinstance(value, int) or value < 1:
@@ -70,10 +75,26 @@ class MLPScoreNet(nn.Module):
         self.time_proj = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
         self.out = nn.Linear(hidden, dim)
         self.act = nn.SiLU()
+        if n_classes is not None and (not isinstance(n_classes, int) or n_classes < 1):
+            raise ValueError(f"n_classes must be a positive integer or None, got {n_classes!r}")
+        self.n_classes = n_classes
+        # registered last, so an unconditional network draws the same initial weights as before
+        self.label_embed = None if n_classes is None else nn.Embedding(n_classes + 1, hidden)
 
-    def forward(self, t, x):
-        """Noise prediction for states ``x`` (n, dim) at times ``t`` (n,); returns (n, dim)."""
+    def forward(self, t, x, labels=None):
+        """Noise prediction for states ``x`` (n, dim) at times ``t`` (n,); returns (n, dim).
+
+        ``labels`` (n,) are integer classes in 0 .. n_classes (n_classes: the null class); None
+        on a conditional network means the null class for the whole batch.
+        """
         temb = self.time_mlp(self.embed(t))
+        if self.label_embed is not None:
+            if labels is None:
+                labels = torch.full((x.shape[0],), self.n_classes, dtype=torch.long,
+                                    device=x.device)
+            temb = temb + self.label_embed(labels)
+        elif labels is not None:
+            raise ValueError("this network is unconditional: it takes no labels")
         h = self.inp(x)
         for layer, proj in zip(self.layers, self.time_proj, strict=True):
             h = layer(self.act(h + proj(temb)))
