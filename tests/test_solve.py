@@ -348,3 +348,16 @@ def test_reverse_accepts_a_score_defined_outside_any_module():
     assert namespace["score"].__module__ is None  # as for code run by exec, e.g. from docs
     rev = sk.OrnsteinUhlenbeck().reverse(namespace["score"], t_end=1.0)
     assert rev.cacheable is False
+
+
+def test_common_random_numbers_move_first_passages_continuously():
+    """Crossing draws come from their own (seed, path, step) stream, so a small change of a
+    parameter keeps every path's Wiener increments: first-passage times move by about as much
+    as the parameter, and no path jumps to another history."""
+    sde = sk.sde.DriftDiffusion()
+    bounds = sk.sde.Boundaries(1.0, -1.0)
+    kw = dict(dt=1e-3, n_paths=4000, boundaries=bounds, seed=5, save="final")
+    base = sk.solve(sde, 0.0, [0.0, 20.0], params=[1.0, 1.0], **kw)
+    nudged = sk.solve(sde, 0.0, [0.0, 20.0], params=[1.0 + 1e-6, 1.0], **kw)
+    assert np.array_equal(base.boundary, nudged.boundary)
+    assert np.max(np.abs(base.first_passage_time - nudged.first_passage_time)) < 1e-5

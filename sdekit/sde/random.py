@@ -25,6 +25,7 @@ __all__ = [
     "normals",
     "uniforms",
     "seed_state",
+    "event_state",
     "next_u64",
     "next_uniform",
     "next_normal",
@@ -93,6 +94,25 @@ def seed_state(seed, path):
     z2 = z1 + _GOLDEN_GAMMA
     z3 = z2 + _GOLDEN_GAMMA
     return (_splitmix64(z0), _splitmix64(z1), _splitmix64(z2), _splitmix64(z3))
+
+
+_EVENT_SALT = _U64(0x45564E54424F554E)
+
+
+@nb.njit(cache=True)
+def event_state(seed, path, step):
+    """A generator state for the rare draws of step ``step`` of path ``path`` (boundary
+    crossings), independent of the path's main stream.
+
+    Keying these draws by (seed, path, step) instead of taking them from the main stream keeps
+    the main stream's draw count fixed at one per noise component and step, whatever the
+    parameters: common random numbers then give the same Wiener path when a parameter changes,
+    and first-passage times move continuously with the parameters (a stream that advanced once
+    more whenever a path came near a boundary would desynchronise, and the whole rest of the path
+    would change).
+    """
+    key = _splitmix64(_splitmix64(_U64(seed) ^ _EVENT_SALT) ^ _U64(path))
+    return seed_state(key, step)
 
 
 @nb.njit(cache=True)

@@ -6,9 +6,11 @@ SDE's coefficients, the chosen scheme and the boundaries (see :mod:`sdekit.sde._
 CPU backend runs the result in a ``prange`` loop over paths, the CUDA backend in one thread per
 path; both hand it the same arguments, so a seed gives the same paths on both.
 
-Draws per step and path: the scheme's normals (m for Euler–Maruyama, d for Milstein, none for
-Heun), then, with boundaries and only when a crossing is not negligible, one uniform; an absorbed
-path draws one normal and one uniform for its crossing time and stops.
+Draws per step and path from the path's main stream: the scheme's normals (m for Euler–Maruyama,
+d for Milstein, none for Heun), nothing else. With boundaries, and only when a crossing is not
+negligible, the crossing test's uniform (and, for an absorbed path, the normal and uniform of its
+crossing time) come from a stream keyed by (seed, path, step), so the main stream's draw count
+never depends on the parameters (common random numbers stay common).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from .._specialize import specialize
 from ..events import bridge_crossing_fraction, crossing_negligible
-from ..random import next_normal, next_uniform, seed_state
+from ..random import event_state, next_normal, next_uniform, seed_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._nrt import unmanaged
 
@@ -261,7 +263,10 @@ def _integrate_path(
             upper_end = _upper(t + h, q)
             lower_end = _lower(t + h, q)
             if _may_cross(h, xs, x, upper_start, upper_end, lower_start, lower_end, g, bridge):
-                side, state, t_hit, level, component = _absorb(t, h, xs, x, g, bridge, q, state)
+                # crossing draws from their own stream: the main one stays in step (see
+                # random.event_state)
+                side, _, t_hit, level, component = _absorb(
+                    t, h, xs, x, g, bridge, q, event_state(seed, first_path + i, step))
                 if side != 0:
                     # Constant indices only: a variable index would keep x out of registers.
                     for k in range(_WATCH_START, _WATCH_STOP):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .._specialize import specialize
-from ..random import Streams
+from ..random import Streams, event_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._kernels import build_absorb
 
@@ -35,24 +35,26 @@ def _torch():
     return torch
 
 
-_absorb = None  # bound per specialization: the kernels' own absorption test
+# bound per specialization: the kernels' own absorption tests and the boundaries
+_absorb = _may_cross = _upper = _lower = None
 
 
-def _absorb_batch_template(states, alive, t, h, x_start, x_end, g, bridge, q, hit, t_hit,
-                           level):
+def _absorb_batch_template(seed, first_path, step, alive, t, h, x_start, x_end, g, bridge, q,
+                           hit, t_hit, level):
     """The kernels' absorption test applied to every live path (same draws, same order)."""
+    upper0, upper1 = _upper(t, q), _upper(t + h, q)
+    lower0, lower1 = _lower(t, q), _lower(t + h, q)
     # Serial on purpose: Numba's parallel workers would spin beside torch's thread pool.
     for i in range(x_start.shape[0]):
-        if not alive[i]:
+        if not alive[i] or not _may_cross(h, x_start[i], x_end[i], upper0, upper1, lower0,
+                                          lower1, g[i], bridge):
             continue
-        s = (states[i, 0], states[i, 1], states[i, 2], states[i, 3])
-        side, s, when, where, component = _absorb(t, h, x_start[i], x_end[i], g[i], bridge, q, s)
+        side, _, when, where, component = _absorb(t, h, x_start[i], x_end[i], g[i], bridge, q,
+                                                  event_state(seed, first_path + i, step))
         if side != 0:
             hit[i] = side * (component + 1)
             t_hit[i] = when
             level[i] = where
-        for k in range(4):
-            states[i, k] = s[k]
 
 
 _absorb_batches = {}
@@ -63,8 +65,7 @@ def _absorb_batch(sde, boundaries):
            boundaries.watched(sde.dim))
     if key not in _absorb_batches:
         _absorb_batches[key] = (
-            specialize(_absorb_batch_template,
-                       {"_absorb": build_absorb(sde, boundaries)["_absorb"]},
+            specialize(_absorb_batch_template, build_absorb(sde, boundaries),
                        cache=boundaries.cacheable),
             boundaries,
         )
@@ -132,7 +133,7 @@ def run(problem):
                 x = x_new
             else:
                 x = torch.where(alive_t, x_new, x)  # absorbed paths stay where they stopped
-                x, alive_t = _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit,
+                x, alive_t = _absorb_step(problem, step, t, h, x, x_start, g, alive, hit,
                                           fpt, torch, device)
             if next_save < save_at.size and save_at[next_save] == step + 1:
                 states[:, next_save] = x.cpu().numpy()
@@ -200,7 +201,7 @@ def _step(name, sde, coef, x, t, h, noise, alive, torch):
     return euler_maruyama_update.py_func(x, f, _noise_term(sde, g, dw, torch), h), g
 
 
-def _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit, fpt, torch, device):
+def _absorb_step(problem, step, t, h, x, x_start, g, alive, hit, fpt, torch, device):
     x_end = x.cpu().numpy()
     if g is None:
         g_np = np.zeros_like(x_end)
@@ -210,7 +211,8 @@ def _absorb_step(problem, t, h, x, x_start, g, streams, alive, hit, fpt, torch, 
     level = np.zeros(x_end.shape[0])
     before = hit.copy()
     _absorb_batch(problem.sde, problem.boundaries)(
-        streams.states, alive, t, h, x_start, x_end, g_np, problem.bridge,
+        np.uint64(problem.seed), np.int64(problem.first_path), np.int64(step), alive, t, h,
+        x_start, x_end, g_np, problem.bridge,
         problem.boundary_params, hit, fpt, level,
     )
     newly = np.flatnonzero(hit != before)
