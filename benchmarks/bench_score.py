@@ -17,11 +17,24 @@ How the peers are configured, fairly for vector data:
 * torchsde: the same reverse-time SDE as a ``torchsde`` SDE class, ``method="euler"`` with
   ``dt`` fixed, default Brownian motion.
 
+VE predictor–corrector against diffusers' ``ScoreSdeVeScheduler`` (``--parts ve``): the same
+16-D Gaussian under the VE SDE (sigma_min 0.01, sigma_max 50, t_eps 1e-5), one Langevin
+corrector step and one predictor step per step (two score evaluations), signal-to-noise ratio
+0.16 for both (diffusers' default is 0.15, Song et al.'s VE setting 0.16). diffusers' loop is
+its pipeline's: ``step_correct`` then ``step_pred`` at each of its timesteps, the model being
+the exact score at the scheduler's continuous timestep t (whose sigma_min (sigma_max /
+sigma_min)^t is the noise level the scheduler passes), and the output is the last
+``prev_sample_mean`` (the pipeline's noise-free last step). Common random numbers: both start
+from the same prior draws and diffusers' ``randn_tensor`` is replaced, for this scheduler only,
+by draws from the per-path streams that sdekit's corrector and reverse-diffusion predictor
+consume, in the same order, so the two samplers see the same noise; the median distance
+between their samples is printed as a check.
+
 Run with sdekit, diffusers and torchsde installed in one environment (never as sdekit
 dependencies), e.g. a virtual environment with ``pip install torch==2.13.0`` then
 ``pip install -e . diffusers torchsde``:
 
-    python benchmarks/bench_score.py [--n 10000] [--timing-n 100000]
+    python benchmarks/bench_score.py [--n 10000] [--timing-n 100000] [--parts accuracy ve timing]
 """
 
 from __future__ import annotations
@@ -33,8 +46,10 @@ import time
 import numpy as np
 import torch
 
-from sdekit.score import VPSDE, GaussianMixture, sample, w2_floor, w2_to_gaussian
+from sdekit.score import VESDE, VPSDE, GaussianMixture, sample, w2_floor, w2_to_gaussian
+from sdekit.score.sdes import subseed
 from sdekit.score.targets import gm_score_torch
+from sdekit.sde.random import Streams
 
 LAM = np.linspace(0.2, 2.0, 16)
 MEAN = np.linspace(-1.0, 1.0, 16)
@@ -151,6 +166,74 @@ def accuracy(n, seed=0):
     print(f"{'torchsde euler':<24}" + "".join(f"{e:10.1e}" for e in row), flush=True)
 
 
+# -- VE predictor-corrector against diffusers' ScoreSdeVeScheduler -------------------------------
+VE_SIGMA_MIN, VE_SIGMA_MAX, VE_SNR = 0.01, 50.0, 0.16
+# The tag under which sdekit's predictor-corrector loop seeds its noise streams (sampling.py):
+# with it diffusers can be handed the very same normals.
+_PC_NOISE_TAG = 0x4E4F
+
+
+def _run_score_sde_ve(sde, score, x_init, steps, seed, common_noise):
+    import diffusers
+    import diffusers.schedulers.scheduling_sde_ve as sde_ve
+
+    scheduler = diffusers.ScoreSdeVeScheduler(
+        num_train_timesteps=steps, snr=VE_SNR, sigma_min=VE_SIGMA_MIN, sigma_max=VE_SIGMA_MAX,
+        sampling_eps=sde.t_eps, correct_steps=1)
+    scheduler.set_timesteps(steps)
+    scheduler.set_sigmas(steps)
+    q = torch.as_tensor(score.params[None, :])
+    generator = torch.Generator().manual_seed(seed)
+    original = sde_ve.randn_tensor
+    if common_noise:
+        streams = Streams(subseed(seed, _PC_NOISE_TAG), x_init.shape[0], parallel=False)
+        sde_ve.randn_tensor = lambda shape, **kw: torch.as_tensor(streams.normals(shape[1]))
+    x = torch.as_tensor(x_init)
+    try:
+        with torch.no_grad():
+            for t in scheduler.timesteps:
+                # the pipeline's loop: corrector then predictor, each with a fresh score
+                x = scheduler.step_correct(gm_score_torch(float(t), x, q), x,
+                                           generator=generator).prev_sample
+                out = scheduler.step_pred(gm_score_torch(float(t), x, q), t, x,
+                                          generator=generator)
+                x, x_mean = out.prev_sample, out.prev_sample_mean
+    finally:
+        sde_ve.randn_tensor = original
+    return x_mean.numpy()
+
+
+def ve_pc(n, seed=0):
+    sde = VESDE(VE_SIGMA_MIN, VE_SIGMA_MAX).with_dim(16)
+    gm = GaussianMixture(MEAN, LAM[None])
+    score = gm.score(sde)
+    law = gm.perturbed(sde, sde.t_eps)
+    err = lambda x: w2_to_gaussian(x, law.means[0], law.covs[0]) ** 2  # noqa: E731
+    x_init = sde.prior_sample(n, 16, seed=seed)
+    floor, floor_sd = w2_floor(law.covs[0], n)
+    print(f"\nVE predictor-corrector (sigma 0.01 to 50, snr {VE_SNR}), W2^2, n = {n}, "
+          f"floor {floor:.1e} +- {floor_sd:.1e}")
+    print("score evaluations    " + "".join(f"{b:>10d}" for b in BUDGETS))
+    rows = {}
+    for label, predictor in (("sdekit pc (rev. diff.)", "reverse_diffusion"),
+                             ("sdekit pc (EM)", "euler_maruyama")):
+        rows[label] = [sample(sde, score, n, method="pc", steps=b // 2, seed=seed,
+                              x_init=x_init, snr=VE_SNR, predictor=predictor)
+                       for b in BUDGETS]
+        print(f"{label:<24}" + "".join(f"{err(x):10.1e}" for x in rows[label]), flush=True)
+    for label, common in (("diffusers ScoreSdeVe", True), ("  (own generator)", False)):
+        rows[label] = [_run_score_sde_ve(sde, score, x_init, b // 2, seed, common)
+                       for b in BUDGETS]
+        print(f"{label:<24}" + "".join(f"{err(x):10.1e}" for x in rows[label]), flush=True)
+    ours, theirs = rows["sdekit pc (rev. diff.)"], rows["diffusers ScoreSdeVe"]
+    print("relative difference     " + "".join(
+        f"{err(a) / err(b) - 1:+10.1%}" for a, b in zip(ours, theirs)))
+    gap = np.median(np.linalg.norm(ours[-1] - theirs[-1], axis=1))
+    size = np.median(np.linalg.norm(theirs[-1], axis=1))
+    print(f"common random numbers: at {BUDGETS[-1]} evaluations the median distance between "
+          f"paired samples is {gap:.1e} (median norm {size:.1f})")
+
+
 def timing(n, steps=50, seed=0):
     sde, gm, score, law = _setup()
     x_init = sde.prior_sample(n, 16, seed=seed)
@@ -180,9 +263,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="samples for the accuracy table")
     parser.add_argument("--timing-n", type=int, default=100_000, help="samples for the timing")
+    parser.add_argument("--parts", nargs="+", choices=("accuracy", "ve", "timing"),
+                        default=("accuracy", "ve", "timing"), help="what to run")
     args = parser.parse_args()
-    accuracy(args.n)
-    timing(args.timing_n)
+    if "accuracy" in args.parts:
+        accuracy(args.n)
+    if "ve" in args.parts:
+        ve_pc(args.n)
+    if "timing" in args.parts:
+        timing(args.timing_n)
 
 
 if __name__ == "__main__":
