@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["DDM", "logpdf", "pdf", "cdf", "sf", "prob_upper", "grad_logpdf", "sample_ddm",
-           "read_csv", "from_dataframe", "fit", "DDMResults"]
+           "read_csv", "from_dataframe", "fit", "DDMResults", "DecisionModel", "SimulationModel",
+           "Drift", "Noise", "Bound", "Start", "NonDecision", "Urgency"]
 
 _LAZY = {
     "DDM": "sdekit.ddm.models",
@@ -25,6 +26,14 @@ _LAZY = {
     "from_dataframe": "sdekit.ddm.data",
     "fit": "sdekit.ddm.fit",
     "DDMResults": "sdekit.ddm.fit",
+    "DecisionModel": "sdekit.ddm.generalized",
+    "SimulationModel": "sdekit.ddm.simulation_model",
+    "Drift": "sdekit.ddm.components",
+    "Noise": "sdekit.ddm.components",
+    "Bound": "sdekit.ddm.components",
+    "Start": "sdekit.ddm.components",
+    "NonDecision": "sdekit.ddm.components",
+    "Urgency": "sdekit.ddm.components",
 }
 
 

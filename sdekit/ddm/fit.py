@@ -994,8 +994,12 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         Trials, one per row: ``rt`` (seconds), ``response`` (1 upper, 0 lower), optionally
         ``subj_idx`` and condition columns. A path is read with :func:`sdekit.ddm.read_csv`;
         a DataFrame is validated with :func:`sdekit.ddm.from_dataframe` (same checks).
-    model : {"simple", "full"}
-        ``"simple"``: v, a, z, t0 (sv = sz = st = 0). ``"full"``: also sv, sz, st.
+    model : {"simple", "full"}, DecisionModel or SimulationModel
+        ``"simple"``: v, a, z, t0 (sv = sz = st = 0). ``"full"``: also sv, sz, st. A
+        :class:`sdekit.ddm.DecisionModel` (collapsing bounds, leak, urgency, your own components;
+        Fokker–Planck likelihood) or :class:`sdekit.ddm.SimulationModel` (races, competing
+        accumulators, any SDE; simulated likelihood) is fitted with the same arguments; its
+        parameters are those it declares.
     free : list of str, optional
         Parameters to estimate (default: all of the model's parameters not in ``fixed``). Those
         neither free nor fixed take their defaults (z = 0.5, sv = sz = st = 0).
@@ -1044,6 +1048,19 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
     sdekit.ddm.DataError
         Invalid data, or RTs at or below a fixed ``t0`` without a contaminant.
     """
+    if not isinstance(model, str):
+        # A generalized model (components, or simulated): same arguments, its own likelihood.
+        from sdekit.ddm.fit_model import fit_model, is_decision_model
+
+        if not is_decision_model(model):
+            raise TypeError(f"model must be 'simple', 'full', a DecisionModel or a "
+                            f"SimulationModel, got {type(model).__name__}")
+        if method != "mle":
+            raise ValueError("generalized models are fitted by maximum likelihood only "
+                             "(method='mle')")
+        return fit_model(data, model, free=free, fixed=fixed, depends_on=depends_on, by=by,
+                         p_outlier=p_outlier, starts=starts, seed=seed, progress=progress,
+                         n_jobs=n_jobs, scheduler=scheduler, min_trials=min_trials)
     if method not in ("mle", "qmp"):
         raise ValueError(f"method must be 'mle' or 'qmp', got {method!r}")
     starts = int(starts)

@@ -34,6 +34,8 @@ def _grid(res, rt):
 
 def _model_curves(res, pars, grid):
     """Defective densities and CDFs of both responses on ``grid`` (contaminant included)."""
+    if hasattr(res, "model_curves"):  # generalized models compute their own
+        return res.model_curves(pars, grid)
     from sdekit.ddm import density
 
     kw = {k: float(pars[k]) for k in ("v", "a", "z", "t0", "sv", "sz", "st")}

@@ -1,0 +1,493 @@
+"""Maximum-likelihood fits of generalized decision models (:class:`DecisionModel`).
+
+:func:`sdekit.ddm.fit` hands a :class:`DecisionModel` (or a :class:`SimulationModel`) here; the
+arguments, the per-subject machinery (progress bar, worker processes, Dask) and the results
+objects are those of the DDM fits. What differs is the likelihood and the optimiser:
+
+* the likelihood of each condition cell comes from the model's densities (Fokker–Planck for a
+  :class:`DecisionModel`, kernel density of simulated trials for a :class:`SimulationModel`) on
+  a grid fixed for the whole fit, so the objective is a smooth function of the parameters;
+* the gradient is taken by central differences in the unconstrained coordinates and fed to
+  L-BFGS-B; standard errors come from a finite-difference Hessian of the log-likelihood in the
+  natural parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sdekit.ddm.fit import DDMResults, FitCollection, FitWarning, _ez
+
+__all__ = ["fit_model", "ModelResults", "is_decision_model"]
+
+#: Log-density given to a trial the model cannot produce (below t0, or beyond the grid): finite
+#: so that the optimiser sees a steep, smooth penalty rather than -inf.
+_LOG_FLOOR = math.log(1e-300)
+_GRAD_STEP = 1e-5
+_PHI_BOX = 20.0
+
+
+@dataclass
+class _ModelPayload:
+    key: object
+    rt: np.ndarray
+    response: np.ndarray
+    conds: dict
+    model: object
+    spec: dict
+    starts: int
+    seed: tuple
+    accuracy: float
+    threads: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _transform_kind(p):
+    lo, hi = p.low, p.high
+    if math.isfinite(lo) and math.isfinite(hi):
+        return "logistic"
+    if math.isfinite(lo):
+        return "exp_low"
+    if math.isfinite(hi):
+        return "exp_high"
+    return "id"
+
+
+class _ModelProblem:
+    """Slots, transforms and the log-likelihood of one unit's trials under a decision model."""
+
+    def __init__(self, pl):
+        self.pl = pl
+        model, spec = pl.model, pl.spec
+        self.model = model
+        self.rt = np.ascontiguousarray(pl.rt, dtype=np.float64)
+        self.resp = np.ascontiguousarray(pl.response, dtype=np.int64)
+        self.n = self.rt.size
+        frame = pd.DataFrame(pl.conds)
+        group_cols = list(dict.fromkeys(
+            [c for cols in spec["deps"].values() for c in cols] + list(model.conditions)))
+        if group_cols:
+            keys = list(zip(*(frame[c].to_numpy() for c in group_cols), strict=True))
+        else:
+            keys = [()] * self.n
+        labels = sorted(set(keys), key=lambda k: tuple(map(str, k)))
+        code = {k: i for i, k in enumerate(labels)}
+        codes = np.array([code[k] for k in keys], dtype=np.int64)
+        self.group_cols = group_cols
+        self.cell_keys = labels
+        self.cell_index = [np.flatnonzero(codes == i) for i in range(len(labels))]
+        self.cell_labels = [".".join(map(str, k)) if k else "all" for k in labels]
+        # slots: one per free parameter, or one per level of the columns it depends on
+        self.names, self.decl, self.slot_cells = [], [], []
+        self.cell_slot = [dict() for _ in labels]  # cell -> {param: slot}
+        for p in model.params:
+            if p.name not in spec["free"]:
+                continue
+            cols = spec["deps"].get(p.name)
+            if cols is None:
+                self._add_slot(p.name, p, range(len(labels)))
+                continue
+            pos = [group_cols.index(c) for c in cols]
+            levels = sorted({tuple(k[j] for j in pos) for k in labels},
+                            key=lambda k: tuple(map(str, k)))
+            for lev in levels:
+                cells = [i for i, k in enumerate(labels) if tuple(k[j] for j in pos) == lev]
+                self._add_slot(f"{p.name}[{'.'.join(map(str, lev))}]", p, cells)
+        self.po_slot = None
+        po = spec["p_outlier"]
+        if po == "free":
+            from sdekit.ddm.components import param
+
+            self._add_slot("p_outlier", param("p_outlier", 0.0, 1.0, 0.02, "lapse probability"),
+                           range(len(labels)))
+            self.po_slot = len(self.names) - 1
+        self.po_fixed = po if isinstance(po, float) else None
+        self.k = len(self.names)
+        self.kind = [_transform_kind(d) for d in self.decl]
+        # t0 stays below the fastest RT it applies to (without contaminants)
+        self.upper_nat = [d.high for d in self.decl]
+        for j, d in enumerate(self.decl):
+            if d.name == "t0":
+                rts = np.concatenate([self.rt[self.cell_index[c]] for c in self.slot_cells[j]])
+                self.upper_nat[j] = float(rts.min() if po is None else rts.max())
+                self.kind[j] = "logistic"
+        self.rt_min, self.rt_max = float(self.rt.min()), float(self.rt.max())
+        self.log_u = -math.log(2.0 * max(self.rt_max - self.rt_min, 1e-3))
+        self.fixed_values = dict(spec["fixed"])
+        self.grid = None
+        self.evaluations = 0
+
+    def _add_slot(self, name, decl, cells):
+        self.names.append(name)
+        self.decl.append(decl)
+        cells = list(cells)
+        self.slot_cells.append(cells)
+        for c in cells:
+            self.cell_slot[c][decl.name] = len(self.names) - 1
+
+    # -- transforms ---------------------------------------------------------------------------
+    def to_natural(self, phi):
+        theta = np.empty(self.k)
+        for j, (kind, d) in enumerate(zip(self.kind, self.decl, strict=True)):
+            x = float(phi[j])
+            hi = self.upper_nat[j]
+            if kind == "logistic":
+                theta[j] = d.low + (hi - d.low) / (1.0 + math.exp(-x))
+            elif kind == "exp_low":
+                theta[j] = d.low + math.exp(x)
+            elif kind == "exp_high":
+                theta[j] = hi - math.exp(x)
+            else:
+                theta[j] = x
+        return theta
+
+    def to_phi(self, theta):
+        phi = np.empty(self.k)
+        for j, (kind, d) in enumerate(zip(self.kind, self.decl, strict=True)):
+            x = float(theta[j])
+            hi = self.upper_nat[j]
+            if kind == "logistic":
+                f = min(max((x - d.low) / (hi - d.low), 1e-9), 1 - 1e-9)
+                phi[j] = math.log(f / (1 - f))
+            elif kind == "exp_low":
+                phi[j] = math.log(max(x - d.low, 1e-9))
+            elif kind == "exp_high":
+                phi[j] = math.log(max(hi - x, 1e-9))
+            else:
+                phi[j] = x
+        return np.clip(phi, -_PHI_BOX, _PHI_BOX)
+
+    # -- parameters per cell ------------------------------------------------------------------
+    def cell_values(self, theta, c):
+        """Natural parameter values (dict) in cell ``c``."""
+        values = dict(self.fixed_values)
+        for name, j in self.cell_slot[c].items():
+            if name != "p_outlier":
+                values[name] = float(theta[j])
+        return values
+
+    def cell_conditions(self, c):
+        key = self.cell_keys[c]
+        return {col: key[self.group_cols.index(col)] for col in self.model.conditions}
+
+    def cell_vector(self, theta, c):
+        return self.model.vector(self.cell_values(theta, c), self.cell_conditions(c))
+
+    # -- likelihood ---------------------------------------------------------------------------
+    def start_theta(self):
+        v, a, t0 = _ez(self.rt, self.resp)
+        guess = {"v": v, "a": a, "t0": t0}
+        theta = np.empty(self.k)
+        for j, d in enumerate(self.decl):
+            if d.name == "p_outlier":
+                theta[j] = 0.02
+                continue
+            value = guess.get(d.name, d.default)
+            if value is None:
+                value = 0.0 if not (math.isfinite(d.low) or math.isfinite(d.high)) else (
+                    d.low + 1.0 if math.isfinite(d.low) else d.high - 1.0)
+            if d.name == "t0":
+                value = min(value, 0.9 * self.upper_nat[j])
+            theta[j] = value
+        return theta
+
+    def prepare_grid(self, theta):
+        """Fix the time step and space cells for the whole fit from the accuracy target at the
+        starting values (a grid that moved with the parameters would make the objective jump)."""
+        self.grid = self.model.fit_grid(self, theta)
+
+    def cell_loglik(self, theta, c):
+        idx = self.cell_index[c]
+        dens = self.model.cell_density(self, theta, c, self.rt[idx], self.resp[idx])
+        po = self._p_outlier(theta)
+        if po:
+            dens = (1.0 - po) * dens + po * math.exp(self.log_u)
+        with np.errstate(divide="ignore"):
+            logs = np.log(dens)
+        return float(np.sum(np.maximum(logs, _LOG_FLOOR)))
+
+    def _p_outlier(self, theta):
+        if self.po_slot is not None:
+            return float(theta[self.po_slot])
+        return self.po_fixed or 0.0
+
+    def nll_theta(self, theta):
+        self.evaluations += 1
+        try:
+            total = sum(self.cell_loglik(theta, c) for c in range(len(self.cell_keys)))
+        except ValueError:
+            return math.inf
+        return -total if math.isfinite(total) else math.inf
+
+    def nll(self, phi):
+        return self.nll_theta(self.to_natural(phi))
+
+    def nll_grad(self, phi):
+        # A simulated likelihood is smooth only on scales above its Monte Carlo jumps: such
+        # models ask for a wider difference step.
+        step = getattr(self.model, "gradient_step", _GRAD_STEP)
+        f0 = self.nll(phi)
+        grad = np.zeros(self.k)
+        for j in range(self.k):
+            e = np.zeros(self.k)
+            e[j] = step
+            grad[j] = (self.nll(phi + e) - self.nll(phi - e)) / (2 * step)
+        return f0 / self.n, grad / self.n
+
+    def hessian(self, theta):
+        """Finite-difference Hessian of the negative log-likelihood in natural parameters."""
+        k = self.k
+        h = np.array([1e-3 * max(abs(x), 0.1) for x in theta])
+        for j in range(k):
+            # keep the stencil inside the domain (t0 below the fastest RT, windows >= 0)
+            room = min(theta[j] - self.decl[j].low, self.upper_nat[j] - theta[j])
+            if room > 0:
+                h[j] = min(h[j], 0.5 * room)
+        f0 = self.nll_theta(theta)
+        H = np.empty((k, k))
+        for i in range(k):
+            for j in range(i, k):
+                def f(di, dj, i=i, j=j):
+                    t = theta.copy()
+                    t[i] += di * h[i]
+                    t[j] += dj * h[j]
+                    return self.nll_theta(t)
+
+                if i == j:
+                    H[i, i] = (f(1, 0) - 2 * f0 + f(-1, 0)) / h[i] ** 2
+                else:
+                    H[i, j] = H[j, i] = (f(1, 1) - f(1, -1) - f(-1, 1) + f(-1, -1)) / (
+                        4 * h[i] * h[j])
+        return H
+
+    # -- what DDMResults reads ------------------------------------------------------------------
+    def cells(self):
+        return list(zip(self.cell_labels, self.cell_index, strict=True))
+
+
+def _fit_model_unit(pl):
+    """Fit one unit (one subject, or the pooled data); runs in worker processes too."""
+    from scipy.optimize import minimize
+
+    t_start = time.perf_counter()
+    prob = _ModelProblem(pl)
+    rng = np.random.default_rng(np.random.SeedSequence(list(pl.seed)))
+    theta0 = prob.start_theta()
+    prob.prepare_grid(theta0)
+    phi0 = prob.to_phi(theta0)
+    box = [(-_PHI_BOX, _PHI_BOX)] * prob.k
+    runs = []
+    for s in range(max(1, pl.starts)):
+        x0 = phi0 if s == 0 else np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), -_PHI_BOX,
+                                         _PHI_BOX)
+        r = minimize(prob.nll_grad, x0, jac=True, method="L-BFGS-B", bounds=box,
+                     options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-7})
+        runs.append(r)
+        best = sorted(float(q.fun) for q in runs if np.isfinite(q.fun))
+        if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < 1e-3:
+            break
+    r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
+    theta = prob.to_natural(r.x)
+    nll = prob.nll_theta(theta)
+    _, grad_phi = prob.nll_grad(r.x)
+    # a coordinate pinned at its box edge has no interior optimum to converge to
+    free = np.abs(np.abs(r.x) - _PHI_BOX) > 1e-6
+    gnorm = float(np.max(np.abs(grad_phi[free]))) if np.any(free) else 0.0
+    # Central differences of a likelihood on a fixed grid are accurate to about 1e-4 per trial;
+    # L-BFGS-B's own success (no further decrease of f) with a gradient that small is convergence.
+    converged = math.isfinite(nll) and (gnorm < 1e-4 or (bool(r.success) and gnorm < 1e-2))
+    messages = []
+    if not converged:
+        messages.append(f"optimiser stopped without converging ({r.message}; largest "
+                        f"gradient component {gnorm:.2g} per trial)")
+    cov = np.full((prob.k, prob.k), np.nan)
+    H = prob.hessian(theta)
+    if np.all(np.isfinite(H)):
+        try:
+            eig = np.linalg.eigvalsh(H)
+            if eig.min() > 1e-10 * max(eig.max(), 1.0):
+                cov = np.linalg.inv(H)
+            else:
+                messages.append("observed information not positive definite (a parameter at "
+                                "its bound or not identified): standard errors set to NaN")
+        except np.linalg.LinAlgError:
+            pass
+    starts_llf = [-float(q.fun) * prob.n for q in runs]
+    res = ModelResults(prob, theta, cov, -nll, converged, messages, "mle", starts_llf,
+                       time.perf_counter() - t_start)
+    return res
+
+
+class ModelResults(DDMResults):
+    """The result of fitting a generalized decision model to one data set.
+
+    Same interface as :class:`sdekit.ddm.DDMResults` (``params``, ``bse``, ``conf_int()``,
+    ``llf``, ``aic``, ``bic``, ``summary()``, ``plot()``); ``cell_params()`` lists the model's
+    parameters and conditions in each condition cell.
+    """
+
+    def __init__(self, prob, *args):
+        super().__init__(prob, *args)
+        self.model = prob.model.name
+        self.decision_model = prob.model
+        self.evaluations = prob.evaluations
+
+    def cell_params(self):
+        prob = self._prob
+        rows = {}
+        theta = self.params.to_numpy()
+        for c, label in enumerate(prob.cell_labels):
+            row = prob.cell_values(theta, c)
+            row.update(prob.cell_conditions(c))
+            rows[label] = row
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def model_curves(self, pars, grid):
+        """Defective densities, CDFs and response probabilities on ``grid`` (for the plots)."""
+        prob = self._prob
+        model = prob.model
+        values = {n: float(pars[n]) for n in model.param_names if n in pars}
+        conds = {c: float(pars[c]) for c in model.conditions}
+        return model.curves(values, conds, grid, self.p_outlier or 0.0,
+                            (prob.rt_min, prob.rt_max))
+
+    def __repr__(self):
+        body = ", ".join(f"{k}={v:.3g}" for k, v in self.params.items())
+        return f"<ModelResults {self.model} llf={self.llf:.2f}: {body}>"
+
+
+def is_decision_model(obj):
+    """Whether ``obj`` is a model this module fits (a DecisionModel or SimulationModel)."""
+    from sdekit.ddm.generalized import DecisionModel
+    from sdekit.ddm.simulation_model import SimulationModel
+
+    return isinstance(obj, (DecisionModel, SimulationModel))
+
+
+def _spec(model, free, fixed, depends_on, p_outlier, columns):
+    names = model.param_names
+    fixed = dict(fixed or {})
+    depends_on = dict(depends_on or {})
+    for arg, keys in (("fixed", fixed), ("depends_on", depends_on),
+                      ("free", [] if free is None else list(free))):
+        bad = [k for k in keys if k not in names]
+        if bad:
+            raise ValueError(f"unknown parameter(s) {bad} in {arg}; this model's parameters "
+                             f"are {', '.join(names)}")
+    for name, value in fixed.items():
+        try:
+            model.declaration(name).check(np.asarray(float(value)))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fixed {name}: {exc}") from None
+        fixed[name] = float(value)
+    if free is None:
+        free = [n for n in names if n not in fixed]
+    else:
+        both = sorted(set(free) & set(fixed))
+        if both:
+            raise ValueError(f"{both} are both free and fixed; give each parameter once")
+        for n in names:
+            if n not in free and n not in fixed:
+                default = model.declaration(n).default
+                if default is None:
+                    raise ValueError(f"{n} is neither free nor fixed and has no default: add "
+                                     f"it to free or give fixed={{'{n}': value}}")
+                fixed[n] = default
+    deps = {}
+    for name, spec in depends_on.items():
+        if name not in free:
+            raise ValueError(f"depends_on names {name!r}, which is not free")
+        if isinstance(spec, str) and any(ch in spec for ch in "+~()*:"):
+            raise ValueError(
+                f"formulas are not supported for generalized models; make the component read "
+                f"the covariate instead (e.g. Drift.scaled_by('coherence')) or give "
+                f"depends_on={{'{name}': column}}")
+        cols = [spec] if isinstance(spec, str) else list(spec)
+        for c in cols:
+            if c not in columns:
+                import difflib
+
+                close = difflib.get_close_matches(str(c), [str(x) for x in columns], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"depends_on={{'{name}': {spec!r}}}: the data have no column "
+                                 f"{c!r}{hint}")
+        deps[name] = cols
+    for c in model.conditions:
+        if c not in columns:
+            raise ValueError(f"the model reads condition {c!r}, which is not a column of the "
+                             f"data (columns: {', '.join(map(str, columns))})")
+    if p_outlier is not None and p_outlier != "free":
+        try:
+            p_outlier = float(p_outlier)
+        except (TypeError, ValueError):
+            raise ValueError(f"p_outlier must be None, a number in [0, 1) or 'free', got "
+                             f"{p_outlier!r}") from None
+        if not 0.0 <= p_outlier < 1.0:
+            raise ValueError(f"p_outlier must lie in [0, 1), got {p_outlier}")
+        if p_outlier == 0.0:
+            p_outlier = None
+    return {"model": model.name, "free": [n for n in names if n in free], "fixed": fixed,
+            "deps": deps, "p_outlier": p_outlier}
+
+
+def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_outlier=None,
+              starts=2, seed=0, progress=True, n_jobs=None, scheduler=None, min_trials=10,
+              accuracy=None):
+    """Fit a :class:`DecisionModel` or :class:`SimulationModel`; see :func:`sdekit.ddm.fit`."""
+    import importlib
+    import warnings
+
+    # the module, not the function the package exports under the same name
+    ddm_fit = importlib.import_module("sdekit.ddm.fit")
+
+    starts = int(starts)
+    if starts < 1:
+        raise ValueError(f"starts must be >= 1, got {starts}")
+    if isinstance(data, pd.DataFrame):
+        columns = list(data.columns)
+    else:
+        data = ddm_fit._load(data, None, min_trials, None)
+        columns = list(data.columns)
+    spec = _spec(model, free, fixed, depends_on, p_outlier, columns)
+    factor_cols = sorted({c for cols in spec["deps"].values() for c in cols})
+    if by is not None and by not in columns:
+        raise ValueError(f"by={by!r} is not a column of the data (columns: "
+                         f"{', '.join(map(str, columns))})")
+    df = ddm_fit._load(data, factor_cols, min_trials, None)
+    for c in model.conditions:
+        values = pd.to_numeric(df[c], errors="coerce")
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise ValueError(f"condition column {c!r} must be numeric (the model computes with "
+                             f"it); row {row} holds {df[c].iloc[row]!r}")
+    if "t0" in spec["fixed"] and spec["p_outlier"] is None:
+        from sdekit.ddm.data import check_rts_against_t0
+
+        check_rts_against_t0(df, spec["fixed"]["t0"])
+    cond_cols = list(dict.fromkeys(factor_cols + list(model.conditions)))
+    units = [(None, df)] if by is None else list(df.groupby(by, sort=True))
+    n_free = len(spec["free"]) + (spec["p_outlier"] == "free")
+    payloads = []
+    for i, (key, sub) in enumerate(units):
+        if len(sub) < max(min_trials, 2 * n_free):
+            who = "the data" if key is None else f"{by} {key}"
+            raise ValueError(f"{who} has {len(sub)} trials: too few to fit {n_free} parameters "
+                             f"(at least {max(min_trials, 2 * n_free)} needed)")
+        payloads.append(_ModelPayload(
+            key=key, rt=sub["rt"].to_numpy(float), response=sub["response"].to_numpy(np.int64),
+            conds={c: sub[c].to_numpy() for c in cond_cols}, model=model, spec=spec,
+            starts=starts, seed=(int(seed), i), accuracy=accuracy))
+    results = ddm_fit._run(payloads, progress=progress, n_jobs=n_jobs, scheduler=scheduler,
+                           worker=_fit_model_unit)
+    for r in results:
+        who = "pooled data" if r.key is None else f"{by} {r.key}"
+        for m in r.messages:
+            warnings.warn(f"{who}: {m}", FitWarning, stacklevel=3)
+    if by is None:
+        return results[0]
+    return FitCollection([(r.key, r) for r in results], by)

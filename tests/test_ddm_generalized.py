@@ -1,0 +1,190 @@
+"""Generalized decision models: components, Fokker–Planck densities, simulation, fitting."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sdekit import ddm
+from sdekit.ddm.components import Bound, Drift, NonDecision, Start, Urgency
+from sdekit.ddm.generalized import DecisionModel
+from sdekit.ddm.simulation_model import SimulationModel
+
+
+def _l1(f, g, t):
+    return float(np.trapezoid(np.abs(f - g), t))
+
+
+def test_default_components_are_the_ddm():
+    model = DecisionModel()
+    assert model.param_names == ("v", "a", "z", "t0")
+    pars = dict(v=1.2, a=1.4, z=0.35, t0=0.25)
+    rt = np.linspace(0.2501, 4.0, 4000)
+    for r in (1, 0):
+        fp = model.pdf(rt, r, pars)
+        exact = ddm.DDM(**pars).pdf(rt, r)
+        assert _l1(fp, exact, rt) < 1e-4
+    assert abs(model.prob_upper(pars) - ddm.DDM(**pars).prob_upper()) < 1e-4
+
+
+def test_start_and_nondecision_windows_are_the_full_ddm():
+    model = DecisionModel(start=Start.uniform(), nondecision=NonDecision.uniform())
+    pars = dict(v=-0.8, a=1.8, z=0.55, sz=0.3, t0=0.3, st=0.15)
+    rt = np.linspace(0.3, 6.0, 4000)
+    for r in (1, 0):
+        assert _l1(model.pdf(rt, r, pars), ddm.DDM(**pars).pdf(rt, r), rt) < 1e-4
+
+
+def test_declarations_and_clear_errors():
+    model = DecisionModel(drift=Drift.leaky(), bound=Bound.weibull(shape=3.0),
+                          urgency=Urgency.linear())
+    assert model.param_names == ("v", "leak", "a", "collapse", "scale", "urgency", "z", "t0")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        model.vector(dict(v=1, a=1, t0=0.2, vv=3))
+    with pytest.raises(ValueError, match="collapse must be"):
+        model.vector(dict(v=1, a=1, t0=0.2, collapse=1.5))
+    with pytest.raises(ValueError, match="a .*must be given"):
+        model.vector(dict(v=1, t0=0.2))
+    with pytest.raises(ValueError, match="neither a declared parameter"):
+        Drift(lambda t, x, v, gain: v * gain)
+    with pytest.raises(ValueError, match="start with the arguments"):
+        Drift(lambda x, t, v: v, params={"v": (-np.inf, np.inf)})
+    with pytest.raises(TypeError, match="bound must be a Bound"):
+        DecisionModel(bound=Drift.constant())
+    coherent = DecisionModel(drift=Drift.scaled_by("coherence"))
+    with pytest.raises(ValueError, match="reads condition"):
+        coherent.vector(dict(v=1, a=1, t0=0.2))
+    with pytest.raises(ValueError, match="sz must be"):
+        DecisionModel(start=Start.uniform()).vector(dict(v=1, a=1, t0=0.2, z=0.1, sz=0.5))
+
+
+def test_user_component_and_condition():
+    """A drift written by the user, reading a condition, equals the built-in it mimics."""
+    user = Drift(lambda t, x, v, coherence: v * coherence, params={"v": (-np.inf, np.inf)},
+                 conditions=("coherence",))
+    a = DecisionModel(drift=user)
+    b = DecisionModel(drift=Drift.scaled_by("coherence"))
+    rt = np.linspace(0.31, 2.0, 50)
+    pars = dict(v=2.0, a=1.0, t0=0.3)
+    fa = a.pdf(rt, 1, pars, {"coherence": 0.4})
+    fb = b.pdf(rt, 1, pars, {"coherence": 0.4})
+    assert np.allclose(fa, fb, rtol=1e-12, atol=0)
+    exact = ddm.DDM(v=0.8, a=1.0, t0=0.3).pdf(rt, 1)
+    assert np.max(np.abs(fa - exact)) < 2e-3
+
+
+def test_collapsing_urgent_leaky_model_matches_its_simulation():
+    """Fokker–Planck and 10^5 bridge-corrected engine trials of the same model agree: P(upper)
+    within 4 standard errors, each response's RTs by a Kolmogorov–Smirnov test at a fixed seed."""
+    model = DecisionModel(drift=Drift.leaky(), bound=Bound.weibull(),
+                          urgency=Urgency.linear())
+    pars = dict(v=0.9, leak=1.5, a=2.0, collapse=0.7, scale=0.8, shape=2.5, urgency=0.4,
+                z=0.45, t0=0.2)
+    n = 100_000
+    sim = model.simulate(n, pars, seed=7, dt=1e-3)
+    assert sim.attrs["undecided"] == 0
+    fp = model.first_passage(pars, t_max=float(sim.rt.max()))
+    se = math.sqrt(fp.prob_upper * (1 - fp.prob_upper) / n)
+    assert abs((sim.response == 1).mean() - fp.prob_upper) < 4 * se
+    for r in (1, 0):
+        cdf = fp.cdf_upper if r == 1 else fp.cdf_lower
+        total = cdf[-1]
+
+        def model_cdf(x, cdf=cdf, total=total):
+            return np.interp(x - pars["t0"], fp.t, cdf) / total
+
+        result = stats.kstest(sim.rt[sim.response == r].to_numpy(), model_cdf)
+        assert result.pvalue > 1e-3, (r, result)
+
+
+@pytest.fixture(scope="module")
+def collapsing_data():
+    model = DecisionModel(bound=Bound.weibull(shape=3.0))
+    truth = dict(v=1.0, a=2.0, collapse=0.6, scale=1.0, z=0.5, t0=0.3)
+    return model, truth, model.simulate(1500, truth, seed=3)
+
+
+def test_fit_recovers_a_collapsing_bound_model(collapsing_data):
+    model, truth, data = collapsing_data
+    res = ddm.fit(data, model=model, fixed={"z": 0.5}, progress=False)
+    assert res.converged
+    assert list(res.params.index) == ["v", "a", "collapse", "scale", "t0"]
+    z = (res.params - pd.Series(truth)[res.params.index]) / res.bse
+    assert np.all(np.abs(z) < 4), z
+    # the optimum: no nearby parameter vector does better
+    prob = res._prob
+    theta = res.params.to_numpy()
+    for j in range(theta.size):
+        for step in (-1e-3, 1e-3):
+            nudged = theta.copy()
+            nudged[j] += step
+            assert prob.nll_theta(nudged) >= -res.llf - 1e-6
+    assert "collapse" in res.summary()
+    ci = res.conf_int()
+    assert np.all(ci["lower"] < res.params) and np.all(res.params < ci["upper"])
+
+
+def test_fit_conditions_subjects_and_plot(tmp_path):
+    model = DecisionModel(drift=Drift.scaled_by("coherence"), bound=Bound.linear())
+    cells = pd.DataFrame({"coherence": [0.2, 0.6]})
+    frames = []
+    for s in range(2):
+        d = model.simulate(300, dict(v=2.5, a=1.6, slope=0.3, t0=0.25), conditions=cells,
+                           seed=10 + s)
+        d["subj_idx"] = s
+        frames.append(d)
+    data = pd.concat(frames, ignore_index=True)
+    fits = ddm.fit(data, model=model, by="subj_idx", n_jobs=1, progress=False)
+    assert len(fits) == 2
+    table = fits.to_frame()
+    assert set(table.parameter) == {"v", "a", "slope", "z", "t0"}
+    cells_table = fits[0].cell_params()
+    assert sorted(cells_table["coherence"]) == [0.2, 0.6]
+    out = fits[0].plot(tmp_path / "fit.png")
+    assert out.exists() and out.stat().st_size > 1000
+    with pytest.raises(ValueError, match="formulas are not supported"):
+        ddm.fit(data, model=model, depends_on={"v": "1 + coherence"}, progress=False)
+    with pytest.raises(ValueError, match="reads condition 'coh'"):
+        ddm.fit(data, model=DecisionModel(drift=Drift.scaled_by("coh")), progress=False)
+
+
+def _race_density(t, v_win, v_lose, a):
+    """Exact race of two drifted Brownian motions from 0 to a: density of the winner at t."""
+    f = a / np.sqrt(2 * np.pi * t ** 3) * np.exp(-(a - v_win * t) ** 2 / (2 * t))
+    sf = stats.norm.cdf((a - v_lose * t) / np.sqrt(t)) - np.exp(2 * v_lose * a) * \
+        stats.norm.cdf((-a - v_lose * t) / np.sqrt(t))
+    return f * sf
+
+
+def test_race_model_density_and_simulation():
+    race = SimulationModel.race(n_sim=100_000)
+    pars = race.vector(dict(v0=0.8, v1=1.6, a=1.2, t0=0.25))
+    rt = np.linspace(0.35, 2.0, 12)
+    for r, (vw, vl) in ((1, (1.6, 0.8)), (0, (0.8, 1.6))):
+        estimate = race.density(pars, rt, np.full(rt.size, r))
+        exact = _race_density(rt - 0.25, vw, vl, 1.2)
+        # kernel density: O(h^2) smoothing plus sampling error at 10^5 simulated trials
+        assert np.max(np.abs(estimate - exact)) < 0.05 * np.max(exact), (r, estimate, exact)
+    p1 = float(np.trapezoid(_race_density(np.linspace(1e-4, 10, 20001), 1.6, 0.8, 1.2),
+                            np.linspace(1e-4, 10, 20001)))
+    sim = race.simulate(20_000, dict(v0=0.8, v1=1.6, a=1.2, t0=0.25), seed=3)
+    se = math.sqrt(p1 * (1 - p1) / 20_000)
+    assert abs((sim.response == 1).mean() - p1) < 4 * se
+
+
+def test_race_likelihood_is_smooth_under_common_random_numbers():
+    race = SimulationModel.race(n_sim=20_000)
+    data = race.simulate(1000, dict(v0=0.8, v1=1.6, a=1.2, t0=0.25), seed=11)
+    rt, resp = data.rt.to_numpy(), data.response.to_numpy()
+
+    def loglik(v0):
+        return float(np.sum(np.log(race.density(race.vector(dict(v0=v0, v1=1.6, a=1.2,
+                                                                  t0=0.25)), rt, resp))))
+
+    steps = np.array([0.0, 1e-6, 2e-6, 3e-6])
+    values = np.array([loglik(0.8 + s) for s in steps])
+    slopes = np.diff(values) / 1e-6
+    # equal slopes on a fine scale: no Monte Carlo jumps between nearby parameters
+    assert np.ptp(slopes) < 0.05 * np.max(np.abs(slopes)) + 1.0, slopes
