@@ -7,6 +7,8 @@ errors make a spurious failure practically impossible while a bias of a few erro
 """
 
 import math
+import subprocess
+import sys
 
 import numba as nb
 import numpy as np
@@ -225,3 +227,31 @@ def test_torch_log_prob_of_the_wrong_shape_is_reported():
     with pytest.raises(ValueError, match=r"log_prob must return shape \(2,\)"):
         langevin(lambda x: (x**2).sum(), x0=np.zeros((2, 3)), steps=2, step_size=0.1,
                  backend="torch")
+
+
+_WITHOUT_TORCH = """
+import sys
+sys.modules["torch"] = None  # any import of torch now fails
+import numba as nb
+from sdekit.score import langevin
+
+@nb.njit
+def grad(x, out):
+    out[0] = -x[0]
+
+@nb.njit
+def logp(x):
+    return -0.5 * x[0] * x[0]
+
+ula = langevin(grad_log_prob=grad, x0=[0.0], n=100, steps=20, step_size=0.1, seed=0)
+mala = langevin(logp, grad_log_prob=grad, x0=[0.0], n=100, steps=20, step_size=0.1,
+                method="mala", seed=0)
+assert ula.final.shape == mala.final.shape == (100, 1)
+print("ok")
+"""
+
+
+def test_the_numba_path_needs_no_torch():
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_TORCH], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

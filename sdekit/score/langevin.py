@@ -129,13 +129,17 @@ _compiled = {}
 
 
 def _numba_function(fn, name):
+    """``fn`` compiled with Numba, once per Python function (so kernels built on it are reused)."""
     if fn is None:
         return None
     if hasattr(fn, "py_func"):
         return fn
     if not callable(fn):
         raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
-    return nb.njit(fn)
+    entry = _compiled.get(("njit", id(fn)))
+    if entry is None:
+        entry = _compiled[("njit", id(fn))] = (nb.njit(fn), fn)
+    return entry[0]
 
 
 def _with_params(fn, kind, has_params):
@@ -283,7 +287,7 @@ class LangevinResult:
         MALA: fraction of proposals accepted by each chain after ``burn_in``; None for ULA.
     method : str
     step_size : float
-        h (units of time of the Langevin diffusion: x squared over units of log p).
+        h (units of x squared: h grad log p is a displacement).
     seed : int
         The seed used (drawn at random when none was given).
     backend : str
