@@ -40,15 +40,19 @@ the grid times are those fluxes). Two things spoil plain Crank–Nicolson after 
   gives an early-time error that does not shrink with the step.
 
 The steps therefore grow from the start: until ``tau / 40`` (the boundaries not yet felt, the
-tail below ``exp(-20)``) each substep is a quarter of the elapsed time; afterwards a substep is
-at most ``10 sqrt(accuracy) t^2 / tau`` and ``2 sqrt(accuracy) t``, and never more than ``dt``.
-The output grid stays uniform: each output step is cut into as many equal substeps as the rule
-asks (the first into a geometric sequence). Boundaries that close in make the equation stiffer
-(``D`` grows as ``1 / w^2``): a step is also cut so that ``dt D_max`` stays at its initial
-value, and when more than 256 substeps would be needed they are backward Euler, whose damping is
-unconditional. The run stops early when the survival mass falls below ``1e-3 * accuracy`` or
-the width falls below ``1e-9`` of its initial value; the densities are zero afterwards and
-``undecided`` keeps whatever mass was left (``t_stop`` says when).
+tail below ``exp(-20)``) each substep is ``25 sqrt(accuracy)`` (at most a quarter) of the elapsed
+time; afterwards a substep is at most ``10 sqrt(accuracy) t^2 / tau`` and
+``2 sqrt(accuracy) t``, and never more than ``dt``. The output grid stays uniform: each output
+step is cut into as many equal substeps as the rule asks (the first into a geometric sequence).
+
+Boundaries that close in make the equation stiffer (``D`` grows as ``1 / w^2``): a step is also
+cut so that ``dt D_max`` stays at its initial value, relaxed by ``sqrt(S)`` as the surviving
+mass ``S`` falls (a step's error is proportional to the mass it moves), at most 256 substeps; a
+substep long enough for Crank–Nicolson to flip the sign of the slowest mode is backward Euler
+instead, whose damping is unconditional. The run stops early when the surviving mass falls
+below ``1e-3 * accuracy`` or the width below ``1e-9`` of its initial value: the densities are
+zero afterwards and ``undecided`` keeps whatever mass was left (``t_stop`` says when). A
+boundary pair that meets (zero width) therefore ends the run gracefully.
 
 *Accuracy rule.* Space and time errors are both second order, ``L1 ~ c_x h^2 + c_t dt^2``, in
 units set at the start. With ``d`` the start's distance (in ``y``) to the nearer boundary (for a
@@ -92,6 +96,7 @@ _N_START = 2  # backward-Euler substeps at the start (Rannacher)
 _C_GRADE = 2.0  # substeps at most 2 sqrt(accuracy) of the elapsed time
 _QUIET = 0.025  # before t = _QUIET * tau the start has not reached the boundaries
 _C_TAIL = 10.0
+_C_QUIET = 25.0  # before the boundaries are felt: substeps of 25 sqrt(accuracy) of the time
 _MAX_SUBSTEPS = 256
 _WIDTH_FLOOR = 1e-9
 _MAX_SPACE = 200_000
@@ -141,35 +146,58 @@ def _coefficients_template(t, p, q, delta, inv_h, P, M):
     return w, d_max
 
 
-def _step(qv, P0, M0, P1, M1, theta, r, cp, dp):
+def _step(qv, P0, M0, P1, M1, theta, r, work, fstate):
     """One theta-step of length r * h in place; returns the (upper, lower) absorbed masses / h.
 
     ``r = dt / h``. Rows 1..n-1 of ``(I - theta dt L1) q_new = (I + (1 - theta) dt L0) q``, with
-    ``h (L q)_i = P_{i-1} q_{i-1} - (P_i - M_i) q_i - M_{i+1} q_{i+1}``.
+    ``h (L q)_i = P_{i-1} q_{i-1} - (P_i - M_i) q_i - M_{i+1} q_{i+1}``; ``P_0 = M_n = 0`` and
+    ``q_0 = q_n = 0``, so the first and last rows need no special case.
+
+    A fresh Thomas solve is bound by its chain of dependent divisions. ``work`` keeps the
+    factorization (``cp``, the reciprocal pivots ``inv``) and the coefficients it was built from
+    (``PF``, ``MF``, and ``theta r`` in ``fstate[0]``): while they stay the same, as they do for
+    time-independent coefficients and boundaries, the step reuses it and only multiplies.
     """
     n = qv.size - 1
     e = (1.0 - theta) * r
+    ti = theta * r
+    dp = work[0]
+    cp = work[1]
+    inv = work[2]
+    PF = work[3]
+    MF = work[4]
     out_up0 = P0[n - 1] * qv[n - 1]
     out_lo0 = -M0[1] * qv[1]
-    ti = theta * r
-    # forward sweep of the Thomas algorithm, building the right-hand side on the fly
-    prev_c = 0.0
+    # step lengths come from differences of times: equal to rounding is equal
+    same = abs(fstate[0] - ti) <= 1e-13 * ti
+    if same:
+        for i in range(1, n):
+            if P1[i] != PF[i] or M1[i] != MF[i]:
+                same = False
+                break
     prev_d = 0.0
-    for i in range(1, n):
-        rhs = qv[i] * (1.0 - e * (P0[i] - M0[i]))
-        if i > 1:
-            rhs += e * P0[i - 1] * qv[i - 1]
-        if i < n - 1:
-            rhs -= e * M0[i + 1] * qv[i + 1]
-        diag = 1.0 + ti * (P1[i] - M1[i])
-        sub = -ti * P1[i - 1] if i > 1 else 0.0
-        sup = ti * M1[i + 1] if i < n - 1 else 0.0
-        denom = diag - sub * prev_c
-        prev_c = sup / denom
-        prev_d = (rhs - sub * prev_d) / denom
-        cp[i] = prev_c
-        dp[i] = prev_d
-    # back substitution
+    if same:
+        ti = fstate[0]
+        for i in range(1, n):
+            rhs = qv[i] + e * (P0[i - 1] * qv[i - 1] - (P0[i] - M0[i]) * qv[i]
+                               - M0[i + 1] * qv[i + 1])
+            prev_d = (rhs + ti * P1[i - 1] * prev_d) * inv[i]
+            dp[i] = prev_d
+    else:
+        prev_c = 0.0
+        for i in range(1, n):
+            rhs = qv[i] + e * (P0[i - 1] * qv[i - 1] - (P0[i] - M0[i]) * qv[i]
+                               - M0[i + 1] * qv[i + 1])
+            sub = ti * P1[i - 1]
+            v = 1.0 / (1.0 + ti * (P1[i] - M1[i]) + sub * prev_c)
+            prev_c = ti * M1[i + 1] * v
+            prev_d = (rhs + sub * prev_d) * v
+            inv[i] = v
+            cp[i] = prev_c
+            dp[i] = prev_d
+            PF[i] = P1[i]
+            MF[i] = M1[i]
+        fstate[0] = ti
     nxt = 0.0
     for i in range(n - 1, 0, -1):
         nxt = dp[i] - cp[i] * nxt
@@ -180,25 +208,24 @@ def _step(qv, P0, M0, P1, M1, theta, r, cp, dp):
             theta * out_lo1 + (1.0 - theta) * out_lo0)
 
 
-def _early_step(t, tau, grade, c_tail):
+def _early_step(t, tau, grade, c_tail, quiet_grade):
     """Longest step at time t after a point start whose diffusion time to the boundary is tau.
 
     Crank–Nicolson's error in the early tail exp(-tau / 2t), which carries the first arrivals,
     grows like (step * tau / t^2)^3, so steps grow quadratically once the tail matters; before
-    (t < tau / 40, the tail below exp(-20)) a fraction ``grade`` of the elapsed time resolves
-    the bulk.
+    (t < tau / 40, the tail below exp(-20)) a fraction ``quiet_grade`` of the elapsed time
+    resolves the bulk; later steps are also at most ``grade * t``.
     """
     if t < _QUIET * tau:
-        return 0.25 * t
+        return quiet_grade * t
     return min(grade * t, c_tail * t * t / tau)
 
 
-def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delta, mass_floor,
-                    point_start,
-                    upper, lower, cdf_upper, cdf_lower):
+def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, quiet_grade, delta,
+                    mass_floor, point_start, upper, lower, cdf_upper, cdf_lower):
     """March the density over n_steps steps of dt; fill the output arrays (n_steps + 1,).
 
-    Returns (steps done, survival mass at the end).
+    Returns (steps done, survival mass at the end, number of substeps taken).
     """
     n = q_init.size - 1
     h = 1.0 / n
@@ -208,8 +235,8 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
     M0 = np.zeros(n + 1)
     P1 = np.zeros(n + 1)
     M1 = np.zeros(n + 1)
-    cp = np.empty(n + 1)
-    dp = np.empty(n + 1)
+    work = np.zeros((5, n + 1))
+    fstate = np.full(1, -1.0)
     w0, d_ref = _coefficients(0.0, p, q, delta, inv_h, P0, M0)
     # A point mass has no flux at t = 0; a distributed start may touch a boundary.
     if point_start:
@@ -226,6 +253,7 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
     absorbed_up = 0.0
     absorbed_lo = 0.0
     d_now = d_ref
+    n_sub = 0
     done = 0
     for k in range(n_steps):
         t = k * dt
@@ -233,12 +261,19 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
         m = 1
         need = dt * d_now / s_ref
         if need > 1.0:
-            m = int(math.ceil(need))
+            # A step's error scales with the mass still inside, and second-order errors with
+            # the step squared: as the survival S falls, steps may grow by 1 / sqrt(S).
+            survival = 1.0 - absorbed_up - absorbed_lo
+            need *= math.sqrt(max(survival, 0.0))
+            m = max(int(math.ceil(need)), 1)
             if m > _MAX_SUBSTEPS:
                 m = _MAX_SUBSTEPS
+            # Crank–Nicolson flips the sign of modes with rate * step > 2: past that the
+            # slowest mode (rate ~ pi^2 D / 2) needs backward Euler's damping
+            if dt / m * d_now * 5.0 > 1.0:
                 theta = 1.0
         if k > 0:
-            ds_max = _early_step(t, tau, grade, c_tail)
+            ds_max = _early_step(t, tau, grade, c_tail, quiet_grade)
             if ds_max * m < dt:
                 m = int(math.ceil(dt / ds_max))
         step_up = 0.0
@@ -253,8 +288,8 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
                 if j == 0:
                     t1 = t_first
                 else:
-                    t1 = t0 + _early_step(t0, tau, grade, c_tail)
-                if t1 > dt - 0.5 * _early_step(t0, tau, grade, c_tail):
+                    t1 = t0 + _early_step(t0, tau, grade, c_tail, quiet_grade)
+                if t1 > dt - 0.5 * _early_step(t0, tau, grade, c_tail, quiet_grade):
                     t1 = dt
                 th = 1.0 if j < _N_START else theta
             else:
@@ -266,7 +301,8 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
             if not w > _WIDTH_FLOOR * w0:
                 break
             ds = t1 - t0
-            a_up, a_lo = _step(qv, P0, M0, P1, M1, th, ds * inv_h, cp, dp)
+            a_up, a_lo = _step(qv, P0, M0, P1, M1, th, ds * inv_h, work, fstate)
+            n_sub += 1
             step_up += a_up * ds
             step_lo += a_lo * ds
             P0, P1 = P1, P0
@@ -293,7 +329,7 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, delt
     survival = 0.0
     for i in range(1, n):
         survival += qv[i]
-    return done, survival * h
+    return done, survival * h, n_sub
 
 
 def _probe_template_fn(p, q, y, delta):
@@ -335,7 +371,8 @@ def _kernels(sde, boundaries):
                        cache=cache, inline="always")
     coefficients = specialize(_coefficients_template,
                               {**funcs, "_boundary_state": state}, cache=cache, inline="always")
-    step = specialize(_step, {}, cache=True)
+    # error_model="numpy": no zero-division checks in the loops (the divisors are positive)
+    step = specialize(_step, {}, cache=True, error_model="numpy")
     early = specialize(_early_step, {"_QUIET": _QUIET}, cache=True)
     solver = specialize(_solve_template,
                         {"_coefficients": coefficients, "_step": step,
@@ -381,6 +418,9 @@ class FirstPassage:
     t_stop : float
         Time at which the solver stopped: ``t_max``, or earlier when the survival mass became
         negligible or the boundaries met. Densities are zero after it.
+    n_substeps : int
+        Number of Crank–Nicolson (or backward-Euler) substeps taken: the work done is about
+        ``n_substeps * n_space``.
     """
 
     t: np.ndarray
@@ -394,6 +434,7 @@ class FirstPassage:
     dt: float
     n_space: int
     t_stop: float
+    n_substeps: int = 0
 
     @property
     def t_max(self):
@@ -620,11 +661,14 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
     tau = dist * dist / d_start
     root = math.sqrt(accuracy)
     grade = min(_C_GRADE * root, 0.25)
-    done, survival = solver(p, qb, q_init, n_steps, dt, t_first, tau, grade, _C_TAIL * root,
-                            1e-3 * dt, 1e-3 * accuracy, point, upper, lower, cdf_upper, cdf_lower)
+    done, survival, n_sub = solver(p, qb, q_init, n_steps, dt, t_first, tau, grade,
+                                   _C_TAIL * root,
+                                   min(_C_QUIET * root, 0.25), 1e-3 * dt, 1e-3 * accuracy,
+                                   point, upper, lower, cdf_upper, cdf_lower)
     t = np.linspace(0.0, t_max, n_steps + 1)
     return FirstPassage(
         t=t, upper=upper, lower=lower, cdf_upper=cdf_upper, cdf_lower=cdf_lower,
         prob_upper=float(cdf_upper[-1]), prob_lower=float(cdf_lower[-1]),
         undecided=float(survival), dt=float(dt), n_space=n_space, t_stop=float(done * dt),
+        n_substeps=int(n_sub),
     )
