@@ -301,6 +301,14 @@ def test_cli_digits_grid_and_reload(tmp_path, capsys, monkeypatch):
     np.testing.assert_allclose(np.loadtxt(csv, delimiter=",", skiprows=1), x.reshape(12, 64),
                                rtol=1e-6, atol=1e-6)
     assert "wrote 12 samples" in capsys.readouterr().out
+    # no --label: the classes in turn, one grid column each
+    _run(["sample", "--model", str(model), "--n", "20", "--steps", "2", "--method", "ddim",
+          "--out", str(tmp_path / "all.npy"), "--plot", str(tmp_path / "all.png")])
+    assert np.load(tmp_path / "all.npy").shape == (20, 1, 8, 8)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        _run(["sample", "--model", str(model), "--label", "12", "--out", str(csv)])
+    assert info.value.code == 2 and "0 .. 9 for this model" in capsys.readouterr().err
 
 
 def _tiny_init(init):

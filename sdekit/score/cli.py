@@ -18,7 +18,7 @@ __all__ = ["add_cli", "run"]
 
 _SAMPLE_SUFFIXES = (".csv", ".npy")
 # optimiser steps by default: 2-D toy sets train fast, the digits U-Net needs fewer, costlier steps
-_TRAIN_STEPS = {"toy": 3000, "digits": 1500}
+_TRAIN_STEPS = {"toy": 3000, "digits": 1000}
 
 
 def _non_negative_float(text):
@@ -119,13 +119,13 @@ def _labels(args, model):
             _fail("--label and --guidance need a class-conditional model (--dataset digits, "
                   "or a model saved from one)")
         return None
+    if args.guidance and model.label_dropout == 0:
+        _fail("this model was trained without label dropout, so it cannot be guided")
     if args.label is not None:
         if args.label >= model.n_classes:
             _fail(f"--label must lie in 0 .. {model.n_classes - 1} for this model, got "
                   f"{args.label}")
         return np.full(args.n, args.label)
-    if args.guidance and model.label_dropout == 0:
-        _fail("this model was trained without label dropout, so it cannot be guided")
     return np.arange(args.n) % model.n_classes
 
 
@@ -198,7 +198,7 @@ def run(args):
             images, classes = digits()
         except ImportError as exc:
             _fail(str(exc))
-        model = ScoreModel(channels=32).fit(
+        model = ScoreModel(channels=24).fit(
             images, labels=classes, label_dropout=0.1, batch_size=128,
             steps=args.train_steps or _TRAIN_STEPS["digits"], seed=args.seed,
             progress=not args.quiet)
