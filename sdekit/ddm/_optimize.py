@@ -14,7 +14,14 @@ import math
 import numba as nb
 import numpy as np
 
-from sdekit.ddm.density import _WS_SIZE, _cdf_dec, _full_grad, _full_logpdf_ws, _strides
+from sdekit.ddm.density import (
+    _WS_SIZE,
+    _cdf_dec,
+    _full_grad_ws,
+    _full_logpdf_ws,
+    _grad_workspace,
+    _strides,
+)
 
 __all__ = ["loglik_grad", "loglik_values", "cdf_simple"]
 
@@ -33,9 +40,10 @@ def _grad_rows(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     n."""
     n = rt.shape[0]
     nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
+    ws = _grad_workspace()
     for i in range(n):
-        _full_grad(rt[i], response[i], v[i * nv], a[i * na], z[i * nz], t0[i * nt],
-                   sv[i * nsv], sz[i * nsz], st[i * nst], tol, out[i])
+        _full_grad_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz], t0[i * nt],
+                      sv[i * nsv], sz[i * nsz], st[i * nst], tol, out[i], ws)
 
 
 @nb.njit(cache=True, parallel=True)

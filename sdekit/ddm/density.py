@@ -852,9 +852,29 @@ def _gk_panel_sz_grad(t, response, v, a, z, sv, sz, lo, hi, ref, kv, gv):
     return err, mx
 
 
+#: Share of the outer (non-decision) integral's scale allowed as absolute error of each inner
+#: (start-point) integral. Where decision times are short the inner integrand is a narrow spike at
+#: one edge of a wide start-point window and costs many panels to resolve relatively, yet such
+#: nodes add almost nothing to the outer integral: they need only this absolute accuracy.
+_INNER_SHARE = 1e-2
+
+
 @nb.njit(cache=True)
-def _inner_grad(t, response, v, a, z, sv, sz, tol, out):
-    """Inner vector (scaled by exp(-ref)) into out[:7]; returns ref. t > 0."""
+def _grad_workspace():
+    """Scratch arrays of the gradient quadratures, allocated once per batch of trials rather than
+    once per inner integral (an allocation costs about as much as a series evaluation)."""
+    return (np.empty(_MAX_PANELS), np.empty(_MAX_PANELS), np.empty(_MAX_PANELS),
+            np.empty((_MAX_PANELS, _NI)), np.empty(_NO),
+            np.empty(_MAX_PANELS), np.empty(_MAX_PANELS), np.empty(_MAX_PANELS),
+            np.empty((_MAX_PANELS, _NO)), np.empty(_NO), np.empty(_NO))
+
+
+@nb.njit(cache=True)
+def _inner_grad(t, response, v, a, z, sv, sz, tol, log_floor, out, los, his, es, ks, gtmp):
+    """Inner vector (scaled by exp(-ref)) into out[:7]; returns ref. t > 0.
+
+    The quadrature stops once its error estimate is below ``tol`` times the integral or below
+    ``exp(log_floor)`` (an absolute error in unscaled units; -inf for none)."""
     if sz == 0.0:
         lf, dv, da, dw, dt, dsv = _logpdf_dec_grad(t, response, v, a, z, sv)
         out[0] = 1.0
@@ -868,12 +888,8 @@ def _inner_grad(t, response, v, a, z, sv, sz, tol, out):
     ref = max(_logpdf_dec(t, response, v, a, z, sv),
               max(_logpdf_dec(t, response, v, a, z - 0.5 * sz * 0.999, sv),
                   _logpdf_dec(t, response, v, a, z + 0.5 * sz * 0.999, sv)))
-    los = np.empty(_MAX_PANELS)
-    his = np.empty(_MAX_PANELS)
-    es = np.empty(_MAX_PANELS)
-    ks = np.empty((_MAX_PANELS, _NI))
-    gtmp = np.empty(_NI)
     for _attempt in range(4):
+        afloor = math.exp(log_floor - ref) if log_floor > _NEG_INF else 0.0
         e, mx = _gk_panel_sz_grad(t, response, v, a, z, sv, sz, 0.0, 1.0, ref, ks[0], gtmp)
         over = mx - ref
         los[0] = 0.0
@@ -882,7 +898,7 @@ def _inner_grad(t, response, v, a, z, sv, sz, tol, out):
         n = 1
         tot = ks[0, 0]
         err = e
-        while err > tol * abs(tot) and n < _MAX_PANELS:
+        while err > max(tol * abs(tot), afloor) and n < _MAX_PANELS:
             j = 0
             for i in range(1, n):
                 if es[i] > es[j]:
@@ -914,7 +930,7 @@ def _inner_grad(t, response, v, a, z, sv, sz, tol, out):
 
 
 @nb.njit(cache=True)
-def _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, kv, gv, tmp):
+def _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, kv, gv, tmp, ws):
     c = 0.5 * (lo + hi)
     hw = 0.5 * (hi - lo)
     for m in range(_NO):
@@ -922,6 +938,7 @@ def _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, k
         gv[m] = 0.0
     mx = _NEG_INF
     base = rt - t0
+    log_floor = ref + math.log(tol * _INNER_SHARE)
     for i in range(15):
         if i < 7:
             y = c - hw * _XGK[i]
@@ -938,7 +955,8 @@ def _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, k
         t = base - st * y
         if not t > 0.0:
             continue
-        lr = _inner_grad(t, response, v, a, z, sv, sz, tol, tmp)
+        lr = _inner_grad(t, response, v, a, z, sv, sz, tol, log_floor, tmp, ws[0], ws[1], ws[2],
+                         ws[3], ws[4])
         mx = max(mx, lr + math.log(tmp[0]) if tmp[0] > 0.0 else _NEG_INF)
         sc = math.exp(lr - ref)
         for m in range(_NI):
@@ -957,6 +975,12 @@ def _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, hi, ref, k
 @nb.njit(cache=True)
 def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     """out[:8] = (log f, d/dv, d/da, d/dz, d/dt0, d/dsv, d/dsz, d/dst) of the full DDM."""
+    _full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, _grad_workspace())
+
+
+@nb.njit(cache=True)
+def _full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
+    """As _full_grad, with the scratch arrays ``ws`` of _grad_workspace()."""
     t = rt - t0
     for m in range(8):
         out[m] = 0.0
@@ -975,9 +999,10 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
         out[6] = 0.0
         out[7] = -0.5 * dt
         return
-    tmp = np.empty(_NO)
+    tmp = ws[10]
     if st == 0.0:
-        ref = _inner_grad(t, response, v, a, z, sv, sz, tol, tmp)
+        ref = _inner_grad(t, response, v, a, z, sv, sz, tol, _NEG_INF, tmp, ws[0], ws[1], ws[2],
+                          ws[3], ws[4])
         f = tmp[0]
         out[0] = ref + math.log(f)
         out[1] = tmp[1] / f
@@ -989,16 +1014,18 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
         out[7] = -0.5 * tmp[5] / f  # one-sided derivative at st = 0: -E[y] d/dT
         return
     ymax = min(1.0, t / st)
-    ref = max(_inner_logpdf(t, response, v, a, z, sv, sz, tol),
-              _inner_logpdf(t - st * 0.5 * ymax, response, v, a, z, sv, sz, tol))
-    los = np.empty(_MAX_PANELS)
-    his = np.empty(_MAX_PANELS)
-    es = np.empty(_MAX_PANELS)
-    ks = np.empty((_MAX_PANELS, _NO))
-    gtmp = np.empty(_NO)
+    # only a scale for the scaled sums (and for the inner integrals' absolute floor): a coarse
+    # tolerance does
+    ref = max(_inner_logpdf(t, response, v, a, z, sv, sz, 1e-3),
+              _inner_logpdf(t - st * 0.5 * ymax, response, v, a, z, sv, sz, 1e-3))
+    los = ws[5]
+    his = ws[6]
+    es = ws[7]
+    ks = ws[8]
+    gtmp = ws[9]
     for _attempt in range(4):
         e, mx = _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, 0.0, ymax, ref,
-                                  ks[0], gtmp, tmp)
+                                  ks[0], gtmp, tmp, ws)
         over = mx - ref
         los[0] = 0.0
         his[0] = ymax
@@ -1016,9 +1043,9 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
             mid = 0.5 * (lo + hi)
             old = ks[j, 0]
             e1, m1 = _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, lo, mid, ref,
-                                       ks[j], gtmp, tmp)
+                                       ks[j], gtmp, tmp, ws)
             e2, m2 = _gk_panel_st_grad(rt, response, v, a, z, t0, sv, sz, st, tol, mid, hi, ref,
-                                       ks[n], gtmp, tmp)
+                                       ks[n], gtmp, tmp, ws)
             over = max(over, max(m1, m2) - ref)
             tot += ks[j, 0] + ks[n, 0] - old
             err += e1 + e2 - es[j]
@@ -1031,10 +1058,12 @@ def _full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
         if over <= 700.0:
             break
         ref = ref + over
-    vec = np.zeros(_NO)
+    vec = gtmp  # free again: the panel sums are in ks
     for m in range(_NO):
+        acc = 0.0
         for i in range(n):
-            vec[m] += ks[i, m]
+            acc += ks[i, m]
+        vec[m] = acc
     f = vec[0]
     # the y-integral covers [0, ymax] of a unit window: density = (integral) / 1
     out[0] = ref + math.log(f)

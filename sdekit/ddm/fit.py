@@ -9,9 +9,10 @@ The optimiser works in an unconstrained parametrisation (log for positive parame
 those in (0, 1), ``t0`` a logistic fraction of the fastest RT it applies to, ``sz`` a logistic
 fraction of the widest window the start point allows), starts from EZ-diffusion estimates
 (Wagenmakers, van der Maas & Grasman 2007) and jittered copies of them, and refines each start with
-L-BFGS-B on the analytic gradient. Standard errors come from the observed information (the
-Hessian of the negative log-likelihood, by central differences of the analytic gradient) in the
-natural parametrisation, so ``conf_int`` gives Wald intervals for the parameters as reported.
+Levenberg-Marquardt steps on the per-trial analytic scores, then (for the full DDM) Newton steps
+on the observed information. Standard errors come from the observed information (the Hessian of
+the negative log-likelihood, by differences of the analytic gradient) in the natural
+parametrisation, so ``conf_int`` gives Wald intervals for the parameters as reported.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ _PHI_BOUNDS = {
 # Largest change of any unconstrained coordinate in one optimiser step: Gauss-Newton steps on a
 # poorly conditioned start can otherwise leap to the far edges of the box.
 _MAX_STEP = 1.5
+# Full DDM: an accepted Levenberg-Marquardt step gaining less than this (nats) hands over to
+# Newton steps (see _Problem.levenberg_marquardt).
+_NEWTON_SWITCH = 0.05
 
 
 #: Serial work (seconds, estimated from the first fit) below which no worker processes start.
@@ -277,6 +281,10 @@ class _Problem:
                               else float(self.rt[mask].max()))
         self.z_slots = [j for j, b in enumerate(self.base) if b == "z"]
         self.sz_slot = next((j for j, b in enumerate(self.base) if b == "sz"), None)
+        # (theta, nll, observed information) of the best optimum reached by a start so far, and
+        # the observed information at the end of the last Newton phase
+        self.best = None
+        self.last_hessian = None
         box = self.phi_bounds()
         self.lo = np.array([-np.inf if b[0] is None else b[0] for b in box])
         self.hi_phi = np.array([np.inf if b[1] is None else b[1] for b in box])
@@ -427,14 +435,25 @@ class _Problem:
         """Minimise the negative log-likelihood over phi by Levenberg-Marquardt steps on the
         outer product of the per-trial scores (BHHH): one gradient evaluation per accepted step,
         and quadratic-like convergence where the model fits, since that outer product estimates
-        the information."""
+        the information.
+
+        For the full DDM, two changes (each gradient costs milliseconds there). Close to an
+        optimum the search hands over to Newton steps on the observed information
+        (:meth:`newton_phase`): the outer product underestimates the curvature along the
+        ``t0``-``sz`` ridge several-fold, so Levenberg-Marquardt steps zigzag across it. And a
+        later start stops as soon as it enters the quadratic neighbourhood of the best optimum
+        found so far (``self.best``), where it can only end at that same optimum: it returns
+        with the message ``"joined"``.
+        """
         theta, J = self.to_natural(phi)
-        f, g, S = self.nll_grad_theta(theta, scores=True)
+        f, gt, S = self.nll_grad_theta(theta, scores=True)
         if not math.isfinite(f):
             return phi, f, False, "non-finite log-likelihood at the start", 1
-        g, S = J.T @ g, S @ J
+        g, S = J.T @ gt, S @ J
         lam, nev, ok, msg, small = 1e-3, 1, False, "iteration limit reached", 0
         history = [f]
+        newton_after = math.inf  # a failed Newton phase is retried only after further progress
+        self.last_hessian = None
         for _ in range(maxiter):
             B = S.T @ S
             d = np.diag(B).copy() + 1e-12 * (1.0 + np.abs(np.diag(B)).max())
@@ -458,9 +477,26 @@ class _Problem:
                 if lam > 1e12:
                     return phi, f, ok, "no step decreases the objective", nev
             df_ = f - f2
-            dtheta = float(np.max(np.abs(th2 - self.to_natural(phi)[0])))
-            phi, f, g, S = new, f2, J2.T @ g2, S2 @ J2
+            dtheta = float(np.max(np.abs(th2 - theta)))
+            phi, theta, f, gt, g, S = new, th2, f2, g2, J2.T @ g2, S2 @ J2
             lam = max(lam * 0.1, 1e-12)
+            if self.expensive:
+                if self.best is not None and self._joins(theta, f):
+                    return phi, f, True, "joined", nev
+                if df_ < _NEWTON_SWITCH and f < newton_after:
+                    phi2, f2, H, nn, status = self.newton_phase(theta, f, gt)
+                    nev += nn
+                    if status == "converged":
+                        self.last_hessian = H
+                    if status is not None:
+                        return phi2, f2, True, status, nev
+                    newton_after = f2 - _NEWTON_SWITCH
+                    if f2 < f:
+                        phi, theta = phi2, self.to_natural(phi2)[0]
+                        f, gt, S = self.nll_grad_theta(theta, scores=True)
+                        nev += 1
+                        J = self.to_natural(phi)[1]
+                        g, S = J.T @ gt, S @ J
             # Quadrature noise (relative 1e-7 per trial in the full DDM) sets a floor on what a
             # decrease can show: stop after three steps that gain less than that.
             # A variability parameter sliding to 0 (where its effect is quadratic) moves the
@@ -476,6 +512,114 @@ class _Problem:
                 break
         return phi, f, ok, msg, nev
 
+    def near_zero(self, theta):
+        """Mask of the sz and sv slots whose value is within 1 % of the bottom of their range
+        (sz relative to the widest window z allows)."""
+        mask = np.zeros(self.k, bool)
+        for j, b in enumerate(self.base):
+            if b == "sv":
+                mask[j] = theta[j] < 1e-2
+            elif b == "sz":
+                mask[j] = theta[j] < 1e-2 * self._sz_max(theta)[0]
+        return mask
+
+    def lift_from_zero(self, phi):
+        """phi with the sz and sv slots near 0 moved to their starting values (None if there
+        are none)."""
+        theta = self.to_natural(phi)[0]
+        mask = self.near_zero(theta)
+        if not mask.any():
+            return None
+        start = self.start_theta()
+        theta = theta.copy()
+        theta[mask] = start[mask]
+        return self.to_phi(theta)
+
+    def _joins(self, theta, f):
+        """Whether a point lies in the quadratic neighbourhood of the best optimum so far: its
+        objective within 0.05 of that optimum's and its distance in the optimum's observed
+        information under 0.05 (about a third of a standard error in any direction)."""
+        th_b, f_b, H_b = self.best
+        d = theta - th_b
+        return f - f_b < 0.05 and 0.5 * float(d @ H_b @ d) < 0.05
+
+    def newton_phase(self, theta, f, g, maxiter=10):
+        """Newton steps in the natural parametrisation from a point near an optimum, on the
+        Hessian of the analytic gradient (:meth:`hessian`) updated by BFGS after each step.
+
+        Natural coordinates rather than the optimiser's: a variability parameter going to 0
+        enters the likelihood quadratically in itself, so smoothly, but as exp(2 phi) in its
+        logarithm, where Newton's method crawls. Coordinates at a bound of the search box with
+        the gradient not pointing inward stay there, steps leaving the box are projected back
+        onto it, and every step is capped at ``_MAX_STEP`` in the optimiser's coordinates. A
+        Hessian that is not positive definite on the free coordinates ends the phase (the outer
+        search goes on).
+
+        Once a start has reached an optimum, later starts step on that optimum's Hessian
+        instead of computing their own, and stop as soon as they join it.
+
+        Returns ``(phi, f, H, evaluations, status)``: status ``"converged"`` once the
+        predicted decrease is below 1e-6 nats, ``"joined"``, or None where the phase failed.
+        """
+        if self.best is not None:
+            return self._newton_steps(theta, f, g, self.best[2].copy(), maxiter, 0, join=True)
+        from sdekit.ddm._optimize import FIT_TOL
+
+        # At the search tolerance the quadrature's error (up to 1e-5 of each trial's density,
+        # smooth in the parameters but not small) moves the optimum by more than these steps
+        # resolve: the last steps run at the fitting tolerance.
+        search_tol, self.tol = self.tol, min(self.tol, FIT_TOL)
+        try:
+            f, g = self.nll_grad_theta(theta)
+            H = self.hessian(theta, g)
+            return self._newton_steps(theta, f, g, H, maxiter, self.k + 1)
+        finally:
+            self.tol = search_tol
+
+    def _newton_steps(self, theta, f, g, H, maxiter, nev, join=False):
+        phi = self.to_phi(theta)
+        inward = 1e-9 * max(1.0, abs(f))
+        for _ in range(maxiter):
+            if not np.all(np.isfinite(H)):
+                break
+            out = (((phi <= self.lo + 1e-9) & (g > -inward))
+                   | ((phi >= self.hi_phi - 1e-9) & (g < inward)))
+            free = ~out
+            step = np.zeros(self.k)
+            if free.any():
+                ev, V = np.linalg.eigh(H[np.ix_(free, free)])
+                if not ev.min() > 1e-10 * ev.max():
+                    break  # not yet where the objective is convex: back to the outer search
+                step[free] = -V @ ((V.T @ g[free]) / ev)
+            pred = -0.5 * float(g @ step)
+            if pred < 1e-6:
+                return phi, f, H, nev, "converged"
+            lam, accepted = 1.0, False
+            while lam > 1e-3:
+                trial = self.to_phi(theta + lam * step)
+                big = float(np.max(np.abs(trial - phi)))
+                if big > _MAX_STEP:
+                    lam *= 0.5 * _MAX_STEP / big
+                    continue
+                th2 = self.to_natural(trial)[0]
+                f2, g2 = self.nll_grad_theta(th2)
+                nev += 1
+                if math.isfinite(f2) and f2 <= f:
+                    accepted = True
+                    break
+                lam *= 0.5
+            if not accepted:
+                break
+            s, y = th2 - theta, g2 - g
+            Hs = H @ s
+            sHs, sy = float(s @ Hs), float(s @ y)
+            if sHs > 0 and sy > 1e-10 * sHs:
+                H = H - np.outer(Hs, Hs) / sHs + np.outer(y, y) / sy
+            phi, theta, f, g = trial, th2, f2, g2
+            if join and self._joins(theta, f):
+                return phi, f, H, nev, "joined"
+        return phi, f, H, nev, None
+
     def objective_boxed(self, phi):
         """The objective, refusing points outside the search box (BFGS then backtracks)."""
         if np.any(phi < self.lo) or np.any(phi > self.hi_phi):
@@ -486,7 +630,7 @@ class _Problem:
         """A few Newton steps in the natural parametrisation from the optimiser's end point:
         they take the gradient to rounding level, so the reported maximum does not depend on
         the optimiser's stopping rule."""
-        for _ in range(1 if self.expensive else 4):
+        for _ in range(4):
             try:
                 if np.linalg.eigvalsh(H).min() <= 0:
                     break
@@ -506,7 +650,12 @@ class _Problem:
             done = nll - f < 1e-12 * max(1.0, abs(nll))
             theta, nll, grad = new, f, g
             if self.expensive:
-                break  # one step; the Hessian barely moves and costs k gradients
+                # the Hessian barely moves and costs k gradients: further steps reuse it, and
+                # only while the gradient is above the convergence test's threshold
+                gphi = self.to_natural(self.to_phi(theta))[1].T @ grad
+                if done or float(np.max(np.abs(gphi))) < 1e-6 * self.n:
+                    break
+                continue
             H = self.hessian(theta, grad)
             if done:
                 break
@@ -663,7 +812,40 @@ def _lm_result(prob, x0):
     from scipy.optimize import OptimizeResult
 
     phi, f, ok, msg, nev = prob.levenberg_marquardt(x0)
-    return OptimizeResult(x=phi, fun=f / prob.n, success=ok, message=msg, nfev=nev)
+    if prob.last_hessian is not None and (prob.best is None or f < prob.best[1]):
+        prob.best = (prob.to_natural(phi)[0], f, prob.last_hessian)
+    return OptimizeResult(x=phi, fun=f / prob.n, success=ok, message=msg, nfev=nev,
+                          joined=msg == "joined")
+
+
+def _covariance(prob, theta, H, messages):
+    """Inverse observed information; where it is not positive definite because sz or sv sits at
+    0 (the edge of its range), the covariance of the other parameters given that one, with NaN
+    for it."""
+    cov = np.full((prob.k, prob.k), np.nan)
+    if not np.all(np.isfinite(H)):
+        return cov
+    keep = np.ones(prob.k, bool)
+    for attempt in range(2):
+        sub = H[np.ix_(keep, keep)]
+        try:
+            eig = np.linalg.eigvalsh(sub)
+            if eig.size and eig.min() > 1e-10 * max(eig.max(), 1.0):
+                cov[np.ix_(keep, keep)] = np.linalg.inv(sub)
+                if not keep.all():
+                    names = ", ".join(n for n, k in zip(prob.names, keep, strict=True) if not k)
+                    messages.append(f"{names} at 0, the edge of its range: its standard error "
+                                    "is NaN, the others' are given it")
+                return cov
+        except np.linalg.LinAlgError:
+            pass
+        at_zero = prob.near_zero(theta)
+        if attempt or not at_zero.any():
+            break
+        keep = ~at_zero
+    messages.append("observed information not positive definite (a parameter at its bound or "
+                    "not identified): standard errors set to NaN")
+    return cov
 
 
 def _fit_unit(pl: _Payload):
@@ -691,12 +873,25 @@ def _fit_unit(pl: _Payload):
                          options={"maxiter": 4000 * prob.k, "xatol": 1e-7, "fatol": 1e-11,
                                   "adaptive": prob.k > 4})
         runs.append(r)
+        if r.get("joined", False):
+            break  # in the neighbourhood of the best optimum: it would end there too
         best = sorted(float(q.fun) for q in runs if np.isfinite(q.fun))
         # Two starts ending at the same optimum: the search is done (a different, better
         # optimum would have to have been missed by both).
         if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < (1e-3 if prob.expensive else 1e-5):
             break
     r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
+    if pl.method == "mle" and prob.expensive:
+        x0 = prob.lift_from_zero(r.x)
+        if x0 is not None:
+            # sz or sv near 0, where its effect on the likelihood is quadratic: the gradient
+            # vanishes with it, so a search that reached it early cannot tell whether a better
+            # optimum lies inside. One more start from there with it moved inward decides, run
+            # to its own end (joining by proximity is too coarse where the likelihood is this
+            # flat).
+            prob.best = None
+            runs.append(_lm_result(prob, x0))
+            r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
     from sdekit.ddm._optimize import FIT_TOL
 
     prob.tol = FIT_TOL
@@ -712,17 +907,7 @@ def _fit_unit(pl: _Payload):
     if not converged:
         messages.append(f"optimiser stopped without converging ({r.message}; largest "
                         f"gradient component {gnorm:.2g})")
-    cov = np.full((prob.k, prob.k), np.nan)
-    if np.all(np.isfinite(H)):
-        try:
-            eig = np.linalg.eigvalsh(H)
-            if eig.min() > 1e-10 * max(eig.max(), 1.0):
-                cov = np.linalg.inv(H)
-            else:
-                messages.append("observed information not positive definite (a parameter at "
-                                "its bound or not identified): standard errors set to NaN")
-        except np.linalg.LinAlgError:
-            pass
+    cov = _covariance(prob, theta, H, messages)
     if pl.method == "qmp":
         messages = [m for m in messages if not m.startswith("observed")]
     starts_llf = [-float(q.fun) * prob.n if pl.method == "mle" else -float(q.fun)
