@@ -50,6 +50,11 @@ def std_grad(x, out):  # N(0, I), no parameters
         out[k] = -x[k]
 
 
+@nb.njit
+def std_logp(x):
+    return -0.5 * np.sum(x * x)
+
+
 def _params(mean, cov):
     return np.concatenate([[mean.size], mean, np.linalg.inv(cov).ravel()])
 
@@ -143,11 +148,25 @@ def test_a_seed_fixes_every_chain_whatever_the_number_of_chains(method):
     assert a.seed == 7
 
 
+@pytest.mark.parametrize("method", ["ula", "mala"])
+def test_thinned_long_chains_end_where_unthinned_ones_do(method):
+    # 10^5 steps of 0.1: for ULA, times k h would round and cut some interval into two steps
+    kw = dict(grad_log_prob=std_grad, x0=[0.3], n=2, steps=100_000, step_size=0.1, seed=3,
+              method=method, log_prob=std_logp if method == "mala" else None)
+    every = langevin(thin=1, **kw)
+    sparse = langevin(thin=7, burn_in=5, **kw)
+    last = langevin(**kw)
+    assert every.samples.shape == (2, 100_000, 1)
+    np.testing.assert_array_equal(every.steps, np.arange(1, 100_001))
+    np.testing.assert_allclose(every.final, last.final, rtol=1e-12)
+    np.testing.assert_allclose(sparse.samples, every.samples[:, sparse.steps - 1], rtol=1e-12)
+
 def test_ula_is_the_engines_euler_maruyama_with_the_engines_streams():
     # one step from x0 with N(0, I): x1 = x0 - h x0 + sqrt(2h) z, z the path's first normals
     x0 = np.array([[0.5, -1.0], [2.0, 0.0]])
     h = 0.1
-    res = langevin(grad_log_prob=std_grad, x0=x0, steps=1, step_size=h, seed=11)
+    res = langevin(grad_log_prob=gauss_grad, params=_params(np.zeros(2), np.eye(2)), x0=x0,
+                   steps=1, step_size=h, seed=11)
     z = normals(11, 2, 2)
     np.testing.assert_allclose(res.final, x0 - h * x0 + math.sqrt(2 * h) * z, rtol=1e-12)
 

@@ -54,7 +54,6 @@ __all__ = ["langevin", "LangevinResult", "effective_sample_size", "METHODS"]
 
 METHODS = ("ula", "mala")
 _BACKENDS = ("numba", "torch")
-_SQRT2 = math.sqrt(2.0)
 
 # Bound per specialization.
 _user_grad = _user_logp = _grad = _logp = None
@@ -69,14 +68,21 @@ def _logp_without_params(x, q):
     return _user_logp(x)
 
 
+# The Langevin SDE is solved in units of the step, tau = t / h: dX = h grad log p dtau +
+# sqrt(2 h) dW_tau with unit steps, the same Euler-Maruyama chain, but with step times that are
+# exact integers however long the chain (times k h would round, and the engine could then cut
+# an interval into one step too many). p = (h, target parameters...).
 def _ula_drift(t, x, p, out):
-    _grad(x, p, out)
+    _grad(x, p[1:], out)
+    for k in range(x.shape[0]):
+        out[k] *= p[0]
 
 
 @nb.njit
 def _ula_diffusion(t, x, p, out):
+    scale = math.sqrt(2.0 * p[0])
     for k in range(x.shape[0]):
-        out[k] = _SQRT2
+        out[k] = scale
 
 
 def _mala_kernel(x0, h, n_steps, burn_in, keep_at, q, seed, out, accepted):
@@ -157,12 +163,13 @@ def _with_params(fn, kind, has_params):
     return entry[0]
 
 
-def _ula_sde_numba(grad, dim, q):
+def _ula_sde_numba(grad, dim, h, q):
     key = ("ula", id(grad))
     entry = _compiled.get(key)
     if entry is None:
         entry = _compiled[key] = (specialize(_ula_drift, {"_grad": grad}), grad)
-    return SDE(entry[0], _ula_diffusion, dim=dim, params=q, name="Langevin")
+    return SDE(entry[0], _ula_diffusion, dim=dim, params=np.concatenate([[h], q]),
+               name="Langevin")
 
 
 def _mala_numba(grad, logp):
@@ -226,14 +233,15 @@ class _TorchTarget:
         return lp.detach(), g
 
 
-def _ula_sde_torch(target, dim):
+def _ula_sde_torch(target, dim, h):
     torch = target.torch
+    scale = math.sqrt(2.0 * h)
 
-    def torch_drift(t, x, p):
-        return target.grad(x)
+    def torch_drift(t, x, p):  # in units of the step, as the numba form
+        return h * target.grad(x)
 
     def torch_diffusion(t, x, p):
-        return torch.full_like(x, _SQRT2)
+        return torch.full_like(x, scale)
 
     return SDE(_torch_only, _torch_only, dim=dim, torch_drift=torch_drift,
                torch_diffusion=torch_diffusion, name="Langevin")
@@ -438,8 +446,8 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
         grad = _with_params(_numba_function(grad_log_prob, "grad_log_prob"), "grad",
                             has_params)
         if method == "ula":
-            samples = _ula(_ula_sde_numba(grad, dim, q), x, h, steps, burn_in, keep_at, seed,
-                           backend, device)
+            samples = _ula(_ula_sde_numba(grad, dim, h, q), x, steps, keep_at, seed, backend,
+                           device)
             acceptance = None
         else:
             logp = _with_params(_numba_function(log_prob, "log_prob"), "logp", has_params)
@@ -458,8 +466,8 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
                               torch.as_tensor(q, dtype=torch.float64) if has_params else None,
                               torch)
         if method == "ula":
-            samples = _ula(_ula_sde_torch(target, dim), x, h, steps, burn_in, keep_at, seed,
-                           backend, dev)
+            samples = _ula(_ula_sde_torch(target, dim, h), x, steps, keep_at, seed, backend,
+                           dev)
             acceptance = None
         else:
             xt = torch.as_tensor(x, dtype=torch.float64, device=dev)
@@ -469,11 +477,10 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
                           step_size=h, seed=seed, backend=backend)
 
 
-def _ula(sde, x, h, steps, burn_in, keep_at, seed, backend, device):
-    """ULA through the engine: Euler–Maruyama steps of h on the Langevin SDE."""
-    # Saved times on the step grid; dt = h cuts each interval into whole steps.
-    times = h * np.concatenate([[0], keep_at]).astype(np.float64)
-    sol = solve(sde, x, times, dt=h, n_paths=x.shape[0], backend=backend, seed=seed,
+def _ula(sde, x, steps, keep_at, seed, backend, device):
+    """ULA through the engine: unit Euler–Maruyama steps of the Langevin SDE in units of h."""
+    times = np.concatenate([[0], keep_at]).astype(np.float64)  # whole steps, exactly
+    sol = solve(sde, x, times, dt=1.0, n_paths=x.shape[0], backend=backend, seed=seed,
                 device=device, save="all" if keep_at.size > 1 else "final")
     if sol.n_steps != steps:  # pragma: no cover - guards the grid arithmetic above
         raise RuntimeError(f"the engine took {sol.n_steps} steps instead of {steps}")
