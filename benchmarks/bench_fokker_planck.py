@@ -6,13 +6,16 @@ Two models, both densities (upper and lower boundary) for one parameter set over
 2. leak and an exponentially collapsing bound: drift 1 - x, unit noise, boundaries at
    +-1.2 exp(-t / 1.5), start at 0.
 
-For each tool and grid setting we time one solve (median of repeats) and measure the L1 distance
+For each tool and grid setting we time one solve (median over repeats of the calling thread's CPU
+time; both solvers are single-threaded) and measure the L1 distance
 of each boundary's density from a reference, the larger of the two being "the error". References:
 the exact series (``sdekit.ddm.density``) for model 1; for model 2 an sdekit solution at
 ``accuracy=1e-7``, cross-checked against PyDDM's two finest grids (and their first-order
 Richardson extrapolation, PyDDM's backward Euler being first order in time). Times are then
 compared at equal error: each PyDDM setting is set against the cheapest setting of sdekit's
-accuracy sweep whose error is no larger.
+accuracy sweep whose error is no larger. For model 1 the time of sdekit's closed-form density
+(``sdekit.ddm.density.pdf``) on PyDDM's default time grid is printed too: PyDDM's default
+solver for that model is its analytical one.
 
 PyDDM must never be an sdekit dependency: run it from its own environment. This script runs the
 PyDDM half in another interpreter (``--peer-python``, which needs only ``pyddm`` and ``numpy``);
@@ -42,15 +45,18 @@ T_MAX = 4.0
 MODELS = ("constant", "leak_collapse")
 
 
-def _median_time(f, repeats=7, min_time=0.3, max_repeats=40):
+def _median_time(f, repeats=7, min_time=0.3, max_repeats=40, clock=time.thread_time):
+    """Median time per call. By default the calling thread's CPU time: both solvers are
+    single-threaded, so it is their wall time on an idle core and is less disturbed by other
+    processes' load (pass ``clock=time.perf_counter`` for multithreaded code)."""
     f()
     times = []
     start = time.perf_counter()
     while len(times) < repeats or (time.perf_counter() - start < min_time
                                    and len(times) < max_repeats):
-        t = time.perf_counter()
+        t = clock()
         f()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return float(np.median(times))
 
 
@@ -178,6 +184,19 @@ def main(argv=None):
         ref_up, ref_lo, fine = references(name, problem)
         rows = sdekit_sweep(problem, ref_up, ref_lo, accuracies)
         print(f"\n== model: {name} ==")
+        if name == "constant":
+            from sdekit.ddm import density
+
+            grid = np.linspace(0.0, T_MAX, 801)
+            resp = [np.ones(grid.size, dtype=np.int64), np.zeros(grid.size, dtype=np.int64)]
+            # one thread: a parallel region on cores that others keep busy waits for its slowest
+            # thread's time slice, which would time the machine's load, not the code
+            threads = numba.get_num_threads()
+            numba.set_num_threads(1)
+            seconds = _median_time(lambda: [density.pdf(grid, r, 1.0, 2.0, 0.5) for r in resp])
+            numba.set_num_threads(threads)
+            print(f"sdekit.ddm.density.pdf (closed form, one thread) on PyDDM's default grid of "
+                  f"801 times, both densities: {1e3 * seconds:.3f} ms")
         print("sdekit first_passage (accuracy sweep)")
         print(f"  {'accuracy':>9} {'cells':>6} {'dt':>9} {'ms':>8} {'L1 error':>9}")
         for r in rows:

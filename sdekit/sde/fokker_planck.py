@@ -55,9 +55,10 @@ zero afterwards and ``undecided`` keeps whatever mass was left (``t_stop`` says 
 boundary pair that meets (zero width) therefore ends the run gracefully.
 
 *Accuracy rule.* Space and time errors are both second order, ``L1 ~ c_x h^2 + c_t dt^2``, in
-units set at the start. With ``d`` the start's distance (in ``y``) to the nearer boundary (for a
-distributed start, that of its 5% and 95% quantiles, at least 0.02), ``D0`` the diffusion
-``g^2 / w^2`` there and ``A_max`` the largest ``|A|`` over the interval at ``t = 0``::
+units set at the start. With ``d`` the start's distance (in ``y``) to the nearer boundary (at
+least 0.005; for a distributed start, that of its 5% and 95% quantiles, at least 0.02), ``D0``
+the diffusion ``g^2 / w^2`` there and ``A_max`` the largest ``|A|`` over the interval at
+``t = 0``::
 
     h  = 1.1 sqrt(accuracy) / (1 / d + A_max / D0)       (the start, or a drift boundary layer)
     dt = 2 sqrt(accuracy) / (pi^2 D0 / 2 + A_max^2 / (2 D0))   (the slowest decay of the density)
@@ -102,6 +103,7 @@ _WIDTH_FLOOR = 1e-9
 _MAX_SPACE = 200_000
 _MAX_STEPS = 20_000_000
 _PROBES = 33
+_MIN_DISTANCE = 0.005  # of the width: the finest start resolution the rule asks for
 
 
 # -- kernel templates (compiled per (drift, diffusion, upper, lower) by specialize) -------------
@@ -548,7 +550,9 @@ def _start_distance(x0, lo, w):
         y_hi = y[min(np.searchsorted(c, 0.95), y.size - 1)]
         return max(min(y_lo, 1.0 - y_hi), 0.02), 0.5 * (y_lo + y_hi)
     y0 = (float(x0) - lo) / w
-    return min(y0, 1.0 - y0), y0
+    # closer than _MIN_DISTANCE the rule would ask for ever finer cells; such a start is resolved
+    # on that scale only (and within a cell of the boundary it moves to the first node)
+    return max(min(y0, 1.0 - y0), _MIN_DISTANCE), y0
 
 
 def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=None,
