@@ -9,7 +9,7 @@ has p as its stationary law. **ULA** is its Euler–Maruyama discretisation with
 
     x' = x + h grad log p(x) + sqrt(2 h) z,        z ~ N(0, I),
 
-and runs here as an ordinary SDE through :func:`sdekit.sde.solve`, on any backend. Its
+and runs here as an ordinary SDE through :func:`sdekit.sde.solve` (numba or torch backend). Its
 stationary law is biased by O(h): on N(m, s^2) it is N(m, s^2 / (1 - h / (2 s^2))) exactly.
 
 **MALA** (Roberts & Tweedie 1996) uses the ULA step as a proposal y and accepts it with
