@@ -138,6 +138,27 @@ def _collapse_lower(t, q):
 
 
 @nb.njit
+def _urgent_drift(t, x, p):
+    return p[0] * (1.0 + p[1] * t)
+
+
+@nb.njit
+def _urgent_noise(t, x, p):
+    return p[2] * (1.0 + p[3] * t)
+
+
+def test_drift_and_noise_growing_in_time_meet_the_accuracy_target():
+    """Urgency: drift and noise that grow with time, against a far finer solution."""
+    sde = SDE(_urgent_drift, _urgent_noise, params=[0.5, 2.0, 1.0, 0.5], elementwise=True)
+    bounds = Boundaries(1.0, -1.0)
+    reference = first_passage(sde, bounds, 0.2, 4.0, accuracy=1e-6)
+    fp = first_passage(sde, bounds, 0.2, 4.0)
+    for side in ("upper", "lower"):
+        err = np.trapezoid(np.abs(fp.pdf(fp.t, side) - reference.pdf(fp.t, side)), fp.t)
+        assert err <= 1e-4, (side, err)
+
+
+@nb.njit
 def _linear_upper(t, q):
     return q[0] + q[1] * t
 

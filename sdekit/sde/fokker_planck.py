@@ -63,12 +63,16 @@ the diffusion ``g^2 / w^2`` there and ``A_max`` the largest ``|A|`` over the int
     h  = 1.1 sqrt(accuracy) / (1 / d + A_max / D0)       (the start, or a drift boundary layer)
     dt = 2 sqrt(accuracy) / (pi^2 D0 / 2 + A_max^2 / (2 D0))   (the slowest decay of the density)
 
-together with the graded early substeps above. At the default ``accuracy = 1e-4`` the L1
-distance of each boundary's density from the exact one stays below 1e-4 on the tested cases
-(Wiener process with ``v a`` up to 9 and starts at 0.1 of the width from a boundary, a uniform
-start window, a linearly moving boundary, leak with exponentially collapsing bounds), and the
-error falls about fourfold for each fourfold tighter target (``tests/test_fokker_planck.py``).
-The rule looks at ``t = 0`` only: drift or noise that grow much later may need a tighter target.
+with the decay rate in ``dt`` the largest of those at ``t = 0``, ``t_max / 4``, ``t_max / 2`` and
+``t_max`` (at the later times with the noise at the interval's centre, and both scaled by the
+initial width: drift or noise that grow with time shorten the step, boundaries that close do not,
+their substeps see to that), together with the graded early substeps above. At the default
+``accuracy = 1e-4`` the L1 distance of each boundary's density from the exact one stays below
+1e-4 on the tested cases (Wiener process with ``v a`` up to 9 and starts at 0.1 of the width from
+a boundary, a uniform start window, a linearly moving boundary, leak with exponentially
+collapsing bounds), and the error falls about fourfold for each fourfold tighter target
+(``tests/test_fokker_planck.py``). The rule probes those four times only: drift or noise that
+change abruptly in between may need a tighter target.
 """
 
 from __future__ import annotations
@@ -334,21 +338,37 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, quie
     return done, survival * h, n_sub
 
 
-def _probe_template_fn(p, q, y, delta):
-    """At t = 0: width, max |A| and D at each probe level y (for the accuracy rule)."""
-    lo, w, dl, dw = _boundary_state(0.0, q, delta)
-    a_max = 0.0
-    dvals = np.empty(y.size)
-    if not w > 0.0:
-        return w, lo, a_max, dvals
-    for i in range(y.size):
-        x = lo + y[i] * w
-        a = abs((_drift(0.0, x, p) - dl - y[i] * dw) / w)
-        if a > a_max:
-            a_max = a
-        g = _diffusion(0.0, x, p)
-        dvals[i] = g * g / (w * w)
-    return w, lo, a_max, dvals
+def _probe_template_fn(p, q, y, times, delta):
+    """Width, lower level, max |A| and D at each probe level y, at each of ``times`` (the first
+    being 0), for the accuracy rule.
+
+    ``A`` and ``D`` are scaled by the width at the first time rather than the current one, so
+    that later probes measure how drift and noise change, not how the boundaries close (which
+    the substeps handle).
+    """
+    nt = times.size
+    widths = np.zeros(nt)
+    lows = np.zeros(nt)
+    a_max = np.zeros(nt)
+    dvals = np.zeros((nt, y.size))
+    w_ref = 0.0
+    for k in range(nt):
+        t = times[k]
+        lo, w, dl, dw = _boundary_state(t, q, delta)
+        widths[k] = w
+        lows[k] = lo
+        if k == 0:
+            w_ref = w
+        if not (w > 0.0 and w_ref > 0.0):
+            continue
+        for i in range(y.size):
+            x = lo + y[i] * w
+            a = abs((_drift(t, x, p) - dl - y[i] * dw) / w_ref)
+            if a > a_max[k]:
+                a_max[k] = a
+            g = _diffusion(t, x, p)
+            dvals[k, i] = g * g / (w_ref * w_ref)
+    return widths, lows, a_max, dvals
 
 
 # -- compiled kernels, kept per (coefficients, boundaries) ---------------------------------------
@@ -619,7 +639,10 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
 
     delta = 1e-6 * t_max
     probe_y = np.linspace(0.0, 1.0, _PROBES)
-    w0, lo0, a_max, d_probe = probe(p, qb, probe_y, delta)
+    widths, lows, a_probe, d_probes = probe(p, qb, probe_y,
+                                            np.array([0.0, 0.25 * t_max, 0.5 * t_max, t_max]),
+                                            delta)
+    w0, lo0, a_max, d_probe = float(widths[0]), float(lows[0]), float(a_probe[0]), d_probes[0]
     if not (math.isfinite(w0) and math.isfinite(lo0) and w0 > 0.0):
         raise ValueError("boundaries must be finite with upper > lower at t = 0, got "
                          f"lower={lo0}, upper={lo0 + w0}")
@@ -645,8 +668,13 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
             raise ValueError(f"n_space must be an integer >= 4, got {n_space!r}")
         n_space = int(n_space)
     if dt is None:
-        # slowest decay rate of the density, 1/s: diffusion across the width, and drift
+        # slowest decay rate of the density, 1/s: diffusion across the width, and drift; at
+        # t = 0 and later, should drift or noise grow (urgency)
         decay = 0.5 * math.pi**2 * d_start + 0.5 * a_max * a_max / d_start
+        for k in range(1, widths.size):
+            d_mid = d_probes[k, _PROBES // 2]
+            if widths[k] > 0.0 and d_mid > 0.0 and math.isfinite(a_probe[k] + d_mid):
+                decay = max(decay, 0.5 * math.pi**2 * d_mid + 0.5 * a_probe[k]**2 / d_mid)
         dt = _C_TIME * math.sqrt(accuracy) / decay
     else:
         dt = _check_positive("dt", dt)
