@@ -92,7 +92,7 @@ __all__ = ["first_passage", "FirstPassage"]
 
 # Names bound per specialization (see _specialize); defined so that linters know them.
 _drift = _diffusion = _upper = _lower = None
-_coefficients = _probe_template = None
+_coefficients = None
 
 # Constants of the accuracy rule (see the module docs), fitted on the Wiener process.
 _C_SPACE = 1.1
@@ -462,6 +462,11 @@ class FirstPassage:
     def t_max(self):
         """Last time of the grid, in seconds."""
         return float(self.t[-1])
+
+    def __repr__(self):
+        return (f"FirstPassage(n_t={self.t.size}, dt={self.dt:.3g}, n_space={self.n_space}, "
+                f"prob_upper={self.prob_upper:.6g}, prob_lower={self.prob_lower:.6g}, "
+                f"undecided={self.undecided:.3g}, t_stop={self.t_stop:.4g})")
 
     def _series(self, boundary, cumulative):
         try:
