@@ -1,6 +1,9 @@
 """Fokker–Planck first-passage densities against closed forms and the engine's simulations."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numba as nb
 import numpy as np
@@ -287,3 +290,24 @@ def test_bad_input_names_the_argument():
         first_passage(sde, bounds, 0.0, 1.0, params=[[1.0, 1.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match="x0"):
         first_passage(sde, bounds, lambda y: 2 * y, 1.0)
+
+
+_CACHE_SCRIPT = """
+import sdekit.sde as sde
+from sdekit.sde import fokker_planck as fpm
+sde.first_passage(sde.DriftDiffusion(1.0, 1.0), sde.Boundaries(1.0, -1.0), 0.0, 1.0)
+solver, probe = next(iter(fpm._KERNELS.values()))
+print(sum(solver.stats.cache_hits.values()), sum(solver.stats.cache_misses.values()),
+      sum(probe.stats.cache_hits.values()), sum(probe.stats.cache_misses.values()))
+"""
+
+
+def test_builtin_kernels_are_cached_on_disk(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [
+        subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env, capture_output=True,
+                       text=True, check=True).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs[0] == ["0", "1", "0", "1"]  # compiled and saved
+    assert runs[1] == ["1", "0", "1", "0"]  # loaded, not compiled
