@@ -597,9 +597,11 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
         Upper and lower absorbing boundaries ``u(t, q) > l(t, q)``, finite (constant, linear or
         functions of time and ``boundaries.params``). Their ``components`` are ignored.
     x0 : float or callable
-        Start: an absolute position strictly between the boundaries at ``t = 0``, or a
-        vectorised function ``cdf(y)`` giving the start's CDF at relative positions ``y`` in
-        [0, 1] (0 at the lower boundary at ``t = 0``, 1 at the upper), e.g. a uniform window.
+        Start: an absolute position strictly between the boundaries at ``t = 0`` (a point mass,
+        split linearly between the two nearest nodes; within a cell of a boundary it sits on
+        the first interior node), or a vectorised function ``cdf(y)`` giving the start's CDF at
+        relative positions ``y`` in [0, 1] (0 at the lower boundary at ``t = 0``, 1 at the
+        upper), e.g. a uniform window; it is integrated over the cells.
     t_max : float
         Last time of the grid, in seconds (the SDE's time unit).
     params : array_like, shape (n_params,), optional
@@ -607,7 +609,8 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
         as in :meth:`SDE.resolve_params`.
     accuracy : float
         Target L1 distance of each boundary's density from the exact one, over [0, t_max]. Sets
-        ``dt`` and ``n_space`` when they are not given (rule in the module documentation).
+        ``dt`` and ``n_space`` when they are not given (rule in the module documentation), and
+        always the grading of the early substeps.
     dt : float, optional
         Time step in seconds (rounded down so that it divides ``t_max``).
     n_space : int, optional
@@ -628,6 +631,21 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
         A multi-dimensional, noise-free or vector-form SDE; infinite or crossed boundaries; a
         start outside the boundaries; non-positive ``t_max``, ``accuracy``, ``dt`` or a
         too-small ``n_space``.
+
+    Notes
+    -----
+    The output grid is fixed by ``t_max`` and ``dt``, but the substeps within it depend on the
+    parameters (through the start's distance to the boundaries and, for closing boundaries, the
+    width): with fixed ``dt`` and ``n_space`` the densities are smooth in the parameters except
+    for jumps of the order of ``accuracy`` where a substep count changes.
+
+    Examples
+    --------
+    >>> from sdekit.sde import Boundaries, DriftDiffusion, first_passage
+    >>> fp = first_passage(DriftDiffusion(v=1.0), Boundaries(1.0, -1.0), 0.0, t_max=3.0)
+    >>> round(fp.prob_upper + fp.prob_lower + fp.undecided, 12)
+    1.0
+    >>> density_at_half_second = fp.pdf(0.5, "upper")
     """
     _check_sde(sde)
     if not isinstance(boundaries, Boundaries):
