@@ -339,7 +339,7 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, quie
 
 
 def _probe_template_fn(p, q, y, times, delta):
-    """Width, lower level, max |A| and D at each probe level y, at each of ``times`` (the first
+    """Width, lower level, and A and D at each probe level y, at each of ``times`` (the first
     being 0), for the accuracy rule.
 
     ``A`` and ``D`` are scaled by the width at the first time rather than the current one, so
@@ -349,7 +349,7 @@ def _probe_template_fn(p, q, y, times, delta):
     nt = times.size
     widths = np.zeros(nt)
     lows = np.zeros(nt)
-    a_max = np.zeros(nt)
+    avals = np.zeros((nt, y.size))
     dvals = np.zeros((nt, y.size))
     w_ref = 0.0
     for k in range(nt):
@@ -363,12 +363,10 @@ def _probe_template_fn(p, q, y, times, delta):
             continue
         for i in range(y.size):
             x = lo + y[i] * w
-            a = abs((_drift(t, x, p) - dl - y[i] * dw) / w_ref)
-            if a > a_max[k]:
-                a_max[k] = a
+            avals[k, i] = (_drift(t, x, p) - dl - y[i] * dw) / w_ref
             g = _diffusion(t, x, p)
             dvals[k, i] = g * g / (w_ref * w_ref)
-    return widths, lows, a_max, dvals
+    return widths, lows, avals, dvals
 
 
 # -- compiled kernels, kept per (coefficients, boundaries) ---------------------------------------
@@ -660,12 +658,14 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
     qb = np.ascontiguousarray(boundaries.params, dtype=np.float64)
     solver, probe = _kernels(sde, boundaries)
 
-    delta = 1e-6 * t_max
     probe_y = np.linspace(0.0, 1.0, _PROBES)
-    widths, lows, a_probe, d_probes = probe(p, qb, probe_y,
-                                            np.array([0.0, 0.25 * t_max, 0.5 * t_max, t_max]),
-                                            delta)
-    w0, lo0, a_max, d_probe = float(widths[0]), float(lows[0]), float(a_probe[0]), d_probes[0]
+    # boundary velocities over a thousandth of the run: a scale for the rule, finite even where
+    # a boundary's derivative is not (a Weibull collapse with shape < 1 at t = 0)
+    widths, lows, a_probes, d_probes = probe(p, qb, probe_y,
+                                             np.array([0.0, 0.25 * t_max, 0.5 * t_max, t_max]),
+                                             1e-3 * t_max)
+    w0, lo0, d_probe = float(widths[0]), float(lows[0]), d_probes[0]
+    a_max = float(np.max(np.abs(a_probes[0])))
     if not (math.isfinite(w0) and math.isfinite(lo0) and w0 > 0.0):
         raise ValueError("boundaries must be finite with upper > lower at t = 0, got "
                          f"lower={lo0}, upper={lo0 + w0}")
@@ -691,13 +691,17 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
             raise ValueError(f"n_space must be an integer >= 4, got {n_space!r}")
         n_space = int(n_space)
     if dt is None:
-        # slowest decay rate of the density, 1/s: diffusion across the width, and drift; at
-        # t = 0 and later, should drift or noise grow (urgency)
-        decay = 0.5 * math.pi**2 * d_start + 0.5 * a_max * a_max / d_start
+        # the density's fastest relevant rate, 1/s: diffusion across the width, the drift where
+        # the mass is, and how fast the drift varies across the interval (relaxation of a
+        # leak); at t = 0 and later, should drift or noise grow (urgency)
+        slopes = np.max(np.abs(np.diff(a_probes, axis=1)), axis=1) * (_PROBES - 1)
+        a_start = float(np.interp(y_mid, probe_y, a_probes[0]))
+        decay = 0.5 * math.pi**2 * d_start + 0.5 * a_start**2 / d_start + slopes[0]
+        mid = _PROBES // 2
         for k in range(1, widths.size):
-            d_mid = d_probes[k, _PROBES // 2]
-            if widths[k] > 0.0 and d_mid > 0.0 and math.isfinite(a_probe[k] + d_mid):
-                decay = max(decay, 0.5 * math.pi**2 * d_mid + 0.5 * a_probe[k]**2 / d_mid)
+            d_mid, a_mid = d_probes[k, mid], a_probes[k, mid]
+            if widths[k] > 0.0 and d_mid > 0.0 and math.isfinite(a_mid + d_mid + slopes[k]):
+                decay = max(decay, 0.5 * math.pi**2 * d_mid + 0.5 * a_mid**2 / d_mid + slopes[k])
         dt = _C_TIME * math.sqrt(accuracy) / decay
     else:
         dt = _check_positive("dt", dt)
