@@ -82,6 +82,7 @@ import numbers
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from ._specialize import specialize
@@ -107,6 +108,7 @@ _WIDTH_FLOOR = 1e-9
 _MAX_SPACE = 200_000
 _MAX_STEPS = 20_000_000
 _PROBES = 33
+_PROBE_Y = np.linspace(0.0, 1.0, _PROBES)
 _MIN_DISTANCE = 0.005  # of the width: the finest start resolution the rule asks for
 
 
@@ -367,6 +369,39 @@ def _probe_template_fn(p, q, y, times, delta):
             g = _diffusion(t, x, p)
             dvals[k, i] = g * g / (w_ref * w_ref)
     return widths, lows, avals, dvals
+
+
+@nb.njit(cache=True)
+def _rule_scales(widths, a_probes, d_probes, y_mid):
+    """(max |A|, D at the start, the density's fastest relevant rate) from the probes.
+
+    The rate, 1/s: diffusion across the width, the drift where the mass is, and how fast the
+    drift varies across the interval (relaxation under a leak); the largest over the probe
+    times, should drift or noise grow (urgency). Compiled to keep a fitter's calls cheap.
+    """
+    n_y = a_probes.shape[1]
+    pos = y_mid * (n_y - 1)
+    i = min(max(int(pos), 0), n_y - 2)
+    frac = pos - i
+    a_start = (1.0 - frac) * a_probes[0, i] + frac * a_probes[0, i + 1]
+    d_start = (1.0 - frac) * d_probes[0, i] + frac * d_probes[0, i + 1]
+    if not d_start > 0.0:
+        d_start = d_probes[0].max()
+    a_max = 0.0
+    for j in range(n_y):
+        a_max = max(a_max, abs(a_probes[0, j]))
+    rate = 0.0
+    mid = n_y // 2
+    for k in range(widths.size):
+        slope = 0.0
+        for j in range(n_y - 1):
+            slope = max(slope, abs(a_probes[k, j + 1] - a_probes[k, j]) * (n_y - 1))
+        a, d = (a_start, d_start) if k == 0 else (a_probes[k, mid], d_probes[k, mid])
+        if widths[k] > 0.0 and d > 0.0:
+            r = 0.5 * math.pi**2 * d + 0.5 * a * a / d + slope
+            if rate < r < math.inf:
+                rate = r
+    return a_max, d_start, rate
 
 
 # -- compiled kernels, kept per (coefficients, boundaries) ---------------------------------------
@@ -658,14 +693,12 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
     qb = np.ascontiguousarray(boundaries.params, dtype=np.float64)
     solver, probe = _kernels(sde, boundaries)
 
-    probe_y = np.linspace(0.0, 1.0, _PROBES)
     # boundary velocities over a thousandth of the run: a scale for the rule, finite even where
     # a boundary's derivative is not (a Weibull collapse with shape < 1 at t = 0)
-    widths, lows, a_probes, d_probes = probe(p, qb, probe_y,
+    widths, lows, a_probes, d_probes = probe(p, qb, _PROBE_Y,
                                              np.array([0.0, 0.25 * t_max, 0.5 * t_max, t_max]),
                                              1e-3 * t_max)
-    w0, lo0, d_probe = float(widths[0]), float(lows[0]), d_probes[0]
-    a_max = float(np.max(np.abs(a_probes[0])))
+    w0, lo0 = float(widths[0]), float(lows[0])
     if not (math.isfinite(w0) and math.isfinite(lo0) and w0 > 0.0):
         raise ValueError("boundaries must be finite with upper > lower at t = 0, got "
                          f"lower={lo0}, upper={lo0 + w0}")
@@ -676,9 +709,7 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
             raise ValueError(f"x0={x0!r} must lie strictly between the boundaries at t = 0, "
                              f"({lo0:g}, {lo0 + w0:g})")
     dist, y_mid = _start_distance(x0, lo0, w0)
-    d_start = float(np.interp(y_mid, probe_y, d_probe))
-    if not d_start > 0.0:
-        d_start = float(np.max(d_probe))
+    a_max, d_start, rate = _rule_scales(widths, a_probes, d_probes, y_mid)
     if not d_start > 0.0:
         raise ValueError("the diffusion is zero at the start: no density to follow")
     peclet = a_max * dist / d_start
@@ -691,18 +722,7 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
             raise ValueError(f"n_space must be an integer >= 4, got {n_space!r}")
         n_space = int(n_space)
     if dt is None:
-        # the density's fastest relevant rate, 1/s: diffusion across the width, the drift where
-        # the mass is, and how fast the drift varies across the interval (relaxation of a
-        # leak); at t = 0 and later, should drift or noise grow (urgency)
-        slopes = np.max(np.abs(np.diff(a_probes, axis=1)), axis=1) * (_PROBES - 1)
-        a_start = float(np.interp(y_mid, probe_y, a_probes[0]))
-        decay = 0.5 * math.pi**2 * d_start + 0.5 * a_start**2 / d_start + slopes[0]
-        mid = _PROBES // 2
-        for k in range(1, widths.size):
-            d_mid, a_mid = d_probes[k, mid], a_probes[k, mid]
-            if widths[k] > 0.0 and d_mid > 0.0 and math.isfinite(a_mid + d_mid + slopes[k]):
-                decay = max(decay, 0.5 * math.pi**2 * d_mid + 0.5 * a_mid**2 / d_mid + slopes[k])
-        dt = _C_TIME * math.sqrt(accuracy) / decay
+        dt = _C_TIME * math.sqrt(accuracy) / rate
     else:
         dt = _check_positive("dt", dt)
     n_steps = max(int(math.ceil(t_max / dt - 1e-9)), 1)
@@ -711,10 +731,7 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
     dt = t_max / n_steps
 
     q_init, point = _start_cells(x0, lo0, w0, n_space)
-    upper = np.zeros(n_steps + 1)
-    lower = np.zeros(n_steps + 1)
-    cdf_upper = np.zeros(n_steps + 1)
-    cdf_lower = np.zeros(n_steps + 1)
+    upper, lower, cdf_upper, cdf_lower = np.zeros((4, n_steps + 1))
     # the first substep ends when the start has spread over about a cell
     t_first = min(0.25 / (n_space * n_space * d_start), 0.5 * dt)
     tau = dist * dist / d_start
@@ -724,7 +741,8 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
                                    _C_TAIL * root,
                                    min(_C_QUIET * root, 0.25), 1e-3 * dt, 1e-3 * accuracy,
                                    point, upper, lower, cdf_upper, cdf_lower)
-    t = np.linspace(0.0, t_max, n_steps + 1)
+    t = np.arange(n_steps + 1) * dt
+    t[-1] = t_max
     return FirstPassage(
         t=t, upper=upper, lower=lower, cdf_upper=cdf_upper, cdf_lower=cdf_lower,
         prob_upper=float(cdf_upper[-1]), prob_lower=float(cdf_lower[-1]),
