@@ -458,7 +458,8 @@ class FirstPassage:
     t : ndarray, shape (n_t,)
         Time grid in seconds (the SDE's time unit), ``0, dt, ..., t_max``.
     upper, lower : ndarray, shape (n_t,)
-        First-passage-time densities (per second) at the upper and lower boundary at ``t``.
+        First-passage-time densities (per second) at the upper and lower boundary at ``t``
+        (never negative: values a rounding error below zero are set to zero).
     cdf_upper, cdf_lower : ndarray, shape (n_t,)
         Probability of having been absorbed at that boundary by ``t`` (exactly the mass the
         solver removed, so ``cdf_upper[-1] == prob_upper``).
@@ -741,6 +742,10 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
                                    _C_TAIL * root,
                                    min(_C_QUIET * root, 0.25), 1e-3 * dt, 1e-3 * accuracy,
                                    point, upper, lower, cdf_upper, cdf_lower)
+    # rounding can leave a density a few ulps below zero where it vanishes; a likelihood's log
+    # needs it non-negative
+    np.maximum(upper, 0.0, out=upper)
+    np.maximum(lower, 0.0, out=lower)
     t = np.arange(n_steps + 1) * dt
     t[-1] = t_max
     return FirstPassage(
