@@ -105,6 +105,24 @@ def test_uniform_start_window():
     assert err_up <= 1e-4 and err_lo <= 1e-4, (err_up, err_lo)
 
 
+def test_start_window_reaching_a_boundary():
+    """A window [0, 0.3]: the lower density is infinite at t = 0, the rest is as accurate."""
+    v, a, z, sz = 1.0, 2.0, 0.15, 0.3
+
+    def cdf(y):
+        return np.clip((y - (z - sz / 2)) / sz, 0.0, 1.0)
+
+    fp = first_passage(DriftDiffusion(v, 1.0), Boundaries(a, 0.0), cdf, 4.0)
+    t = fp.t[1:]
+    one = np.ones(t.size, dtype=np.int64)
+    for numeric, response in ((fp.upper[1:], 1), (fp.lower[1:], 0)):
+        exact = density.pdf(t, one * response, v, a, z, sz=sz)
+        assert np.trapezoid(np.abs(numeric - exact), t) <= 1e-4
+    # the first step's absorbed mass, and the trapezoid value at t = 0 that matches it
+    assert fp.cdf_lower[1] == pytest.approx(density.cdf(fp.dt, 0, v, a, z, sz=sz), abs=1e-4)
+    assert 0.5 * fp.dt * (fp.lower[0] + fp.lower[1]) == pytest.approx(fp.cdf_lower[1])
+
+
 # -- moving boundaries ---------------------------------------------------------------------------
 def test_linearly_moving_boundary_inverse_gaussian():
     """Brownian motion to an approaching line b + c t: an inverse Gaussian in closed form."""

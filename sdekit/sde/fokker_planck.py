@@ -459,7 +459,10 @@ class FirstPassage:
         Time grid in seconds (the SDE's time unit), ``0, dt, ..., t_max``.
     upper, lower : ndarray, shape (n_t,)
         First-passage-time densities (per second) at the upper and lower boundary at ``t``
-        (never negative: values a rounding error below zero are set to zero).
+        (never negative: values a rounding error below zero are set to zero). At ``t = 0``: zero
+        for a point start; for a start distribution, the value that makes the trapezoid rule
+        over the first step give the mass absorbed in it (the density itself is infinite there
+        when the distribution reaches a boundary).
     cdf_upper, cdf_lower : ndarray, shape (n_t,)
         Probability of having been absorbed at that boundary by ``t`` (exactly the mass the
         solver removed, so ``cdf_upper[-1] == prob_upper``).
@@ -742,6 +745,12 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
                                    _C_TAIL * root,
                                    min(_C_QUIET * root, 0.25), 1e-3 * dt, 1e-3 * accuracy,
                                    point, upper, lower, cdf_upper, cdf_lower)
+    if not point and n_steps > 0:
+        # A start distribution that reaches a boundary makes the density infinite at t = 0
+        # (like t^-1/2): hold instead the value that makes the trapezoid rule over the first
+        # step give the absorbed mass, the quantity integrals of the density need.
+        upper[0] = 2.0 * cdf_upper[1] / dt - upper[1]
+        lower[0] = 2.0 * cdf_lower[1] / dt - lower[1]
     # rounding can leave a density a few ulps below zero where it vanishes; a likelihood's log
     # needs it non-negative
     np.maximum(upper, 0.0, out=upper)
