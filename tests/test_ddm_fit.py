@@ -155,6 +155,22 @@ def test_full_ddm_recovery():
     assert res.llf >= at_truth - 1e-6
 
 
+def test_full_ddm_sz_at_zero_keeps_the_other_standard_errors():
+    # a data set whose maximum has the start-point window at 0: the restart from a wide window
+    # must not find better, and the other parameters keep Wald standard errors
+    truth = {"v": 1.0, "a": 1.5, "z": 0.5, "t0": 0.3, "sv": 0.8, "sz": 0.2, "st": 0.15}
+    rt, resp = sample_ddm(500, seed=6, **truth)
+    res = fit(pd.DataFrame({"rt": rt, "response": resp}), model="full", progress=False)
+    assert res.converged
+    assert res.llf >= density.logpdf(rt, resp, **truth).sum() - 1e-6
+    assert res.params["sz"] < 0.01
+    assert np.all(np.isfinite(res.bse.drop("sz"))) and np.all(res.bse.drop("sz") > 0)
+    # sz's own is NaN exactly when the information is singular there, and then a message says so
+    assert np.isnan(res.bse["sz"]) == any("sz at 0" in m for m in res.messages)
+    # the optimiser's starts, the restart included, all end at this maximum or below it
+    assert max(res.start_llfs) <= res.llf + 1e-6
+
+
 def test_qmp_recovers():
     data = simulate(2000, seed=7)
     mle = fit(data, progress=False)
