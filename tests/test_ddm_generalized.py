@@ -188,3 +188,31 @@ def test_race_likelihood_is_smooth_under_common_random_numbers():
     slopes = np.diff(values) / 1e-6
     # equal slopes on a fine scale: no Monte Carlo jumps between nearby parameters
     assert np.ptp(slopes) < 0.05 * np.max(np.abs(slopes)) + 1.0, slopes
+
+
+def test_race_fit_finds_the_exact_likelihood_maximum():
+    """The simulated-likelihood fit lands where the exact race likelihood peaks: within a
+    standard error of the exact maximum-likelihood estimate (the gap is the kernel's smoothing
+    and the Monte Carlo error of n_sim simulated trials)."""
+    from scipy import optimize
+
+    race = SimulationModel.race(n_sim=10_000)
+    data = race.simulate(600, dict(v0=0.8, v1=1.6, a=1.2, t0=0.25), seed=1)
+    rt, resp = data.rt.to_numpy(), data.response.to_numpy()
+
+    def exact_nll(x):
+        v0, v1, a, t0 = x
+        if a <= 0 or not 0 < t0 < rt.min():
+            return 1e10
+        t = rt - t0
+        f = np.where(resp == 1, _race_density(t, v1, v0, a), _race_density(t, v0, v1, a))
+        return -float(np.sum(np.log(np.maximum(f, 1e-300))))
+
+    exact = optimize.minimize(exact_nll, [0.8, 1.6, 1.2, 0.25], method="Nelder-Mead",
+                              options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 4000}).x
+    res = ddm.fit(data, model=race, progress=False, starts=1)
+    assert res.converged
+    z = (res.params.to_numpy() - exact) / res.bse.to_numpy()
+    # the kernel's smoothing bias: up to about 2 standard errors at 600 trials (it grows with
+    # the number of data trials relative to n_sim; see docs/models.md)
+    assert np.all(np.abs(z) < 2.5), z

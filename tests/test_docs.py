@@ -12,7 +12,7 @@ def _python_blocks(path):
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
 
 
-@pytest.mark.parametrize("page", ["quickstart.md"])
+@pytest.mark.parametrize("page", ["quickstart.md", "models.md"])
 def test_examples_run(page, capsys):
     blocks = _python_blocks(DOCS / page)
     assert blocks

@@ -81,6 +81,9 @@ class DecisionModel:
     ``st``.
     """
 
+    #: Accuracy target of the densities in fits (L1 per response), unless ``fit`` is told.
+    default_accuracy = DEFAULT_ACCURACY
+
     def __init__(self, drift=None, bound=None, start=None, nondecision=None, noise=None,
                  urgency=None, name=None):
         self.drift = _check_kind(drift if drift is not None else Drift.constant(), Drift,
@@ -318,10 +321,10 @@ class DecisionModel:
         return float(fp.prob_upper)
 
     # -- what the fitter asks of a model ------------------------------------------------------
-    def fit_grid(self, problem, theta):
-        """Time step and space cells for a whole fit, chosen at the starting values ``theta``:
-        the finest of those the accuracy target picks in each condition cell."""
-        accuracy = problem.pl.accuracy or DEFAULT_ACCURACY
+    def fit_grid(self, problem, theta, accuracy=None):
+        """Time step and space cells for a fit, chosen at parameters ``theta``: the finest of
+        those the accuracy target picks in each condition cell."""
+        accuracy = accuracy or problem.pl.accuracy or DEFAULT_ACCURACY
         dts, cells, horizons = [], [], []
         for c, idx in enumerate(problem.cell_index):
             horizon = float(problem.rt[idx].max())
@@ -330,14 +333,15 @@ class DecisionModel:
             dts.append(fp.dt)
             cells.append(fp.n_space)
             horizons.append(horizon)
-        return {"dt": min(dts), "n_space": max(cells), "t_max": horizons}
+        return {"dt": min(dts), "n_space": max(cells), "t_max": horizons,
+                "accuracy": accuracy}
 
     def cell_density(self, problem, theta, c, rt, response):
         """Joint density of one condition cell's trials (decision plus non-decision time)."""
         p = problem.cell_vector(theta, c)
         grid = problem.grid
         fp = self.first_passage(p, t_max=grid["t_max"][c], dt=grid["dt"],
-                                n_space=grid["n_space"])
+                                n_space=grid["n_space"], accuracy=grid["accuracy"])
         t0, st = self.nondecision_window(p)
         return trial_density(fp, rt, response, t0, st)
 

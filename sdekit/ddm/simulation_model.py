@@ -11,7 +11,8 @@ estimates each response's defective density by a kernel density of the simulated
   Carlo error, defeating any optimiser).
 * **Binned kernel density.** Simulated decision times are spread over a fine grid by linear
   binning (which keeps the estimate continuous in each simulated time) and smoothed with a
-  Gaussian kernel of Silverman's bandwidth, reflected at zero decision time; the density at the
+  Gaussian kernel of Silverman's bandwidth in log decision time (decision times are skewed with
+  a sharp leading edge, which a kernel of fixed width in seconds would smear); the density at the
   data is interpolated from the grid. The cost is O(n_sim + grid) per evaluation, not
   O(n_sim x n_trials).
 
@@ -38,14 +39,15 @@ _T0 = param("t0", 0.0, math.inf, None, "non-decision time (s)", low_open=False)
 
 @nb.njit(cache=True)
 def _binned_density(samples, h, grid_step, n_grid):
-    """Gaussian kernel density of ``samples`` (>= 0), reflected at 0, on the grid
-    ``k * grid_step`` (k = 0 .. n_grid - 1); each sample has weight 1 (not normalised)."""
-    counts = np.zeros(n_grid + 2)
+    """Gaussian kernel density of ``samples`` on the grid ``k * grid_step`` (k = 0 ..
+    n_grid - 1), by linear binning and a kernel truncated at 4 bandwidths; each sample has
+    weight 1 (not normalised). Samples off the grid are dropped."""
+    counts = np.zeros(n_grid + 1)
     for s in samples:
         pos = s / grid_step
-        k = int(pos)
-        if k >= n_grid:
+        if not (pos >= 0.0 and pos < n_grid):
             continue
+        k = int(pos)
         frac = pos - k
         counts[k] += 1.0 - frac
         counts[k + 1] += frac
@@ -58,14 +60,8 @@ def _binned_density(samples, h, grid_step, n_grid):
     out = np.zeros(n_grid)
     for k in range(n_grid):
         acc = 0.0
-        for j in range(-half, half + 1):
-            # reflection at 0: the kernel mass a sample near zero would put below zero
-            # comes back above it
-            m = k + j
-            if m < 0:
-                m = -m
-            if m < n_grid + 2:
-                acc += counts[m] * kernel[j + half]
+        for j in range(max(-half, -k), min(half, n_grid - k) + 1):
+            acc += counts[k + j] * kernel[j + half]
         out[k] = acc
     return out
 
@@ -106,6 +102,8 @@ class SimulationModel:
         Longest decision time simulated (s).
     seed : int
         Seed of the common random numbers.
+    bandwidth : float
+        Kernel bandwidth as a multiple of Silverman's rule (in log decision time).
     name : str, optional
     """
 
@@ -114,9 +112,13 @@ class SimulationModel:
     #: average over the small jumps a simulated likelihood makes when a simulated trial's
     #: boundary-crossing test changes outcome.
     gradient_step = 0.02
+    #: Fitted by a simplex search (see sdekit.ddm.fit_model).
+    optimizer = "nelder-mead"
+    #: Relative step of the finite-difference Hessian (standard errors), for the same reason.
+    hessian_step = 0.03
 
     def __init__(self, sde, params, boundaries, x0=0.0, *, response="component", n_sim=20_000,
-                 dt=1e-3, t_max=10.0, seed=0, name=None):
+                 dt=1e-3, t_max=10.0, seed=0, bandwidth=1.0, name=None):
         from sdekit.sde import SDE
 
         if not isinstance(sde, SDE):
@@ -150,6 +152,9 @@ class SimulationModel:
         self.dt = float(dt)
         self.t_max = float(t_max)
         self.seed = int(seed)
+        self.bandwidth = float(bandwidth)
+        if not self.bandwidth > 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
         self.name = name or "SimulationModel"
         if self.n_sim < 100:
             raise ValueError(f"n_sim must be at least 100, got {n_sim}")
@@ -265,25 +270,32 @@ class SimulationModel:
         out = np.zeros(rt.shape)
         n = self.n_sim
         for r in np.unique(response):
-            s = times[resp == r]
             sel = response == r
+            s = times[resp == r]
             if s.size < 2:
                 continue
-            h = _silverman(s)
+            # Smoothing in log time: decision times are skewed and start sharply, and a kernel
+            # of one width in seconds would smear the leading edge (biasing t0 up and the
+            # bound down); in log time the leading edge is no sharper than the tail.
+            u = np.log(np.maximum(s, 1e-9))
+            h = self.bandwidth * _silverman(u)
             step = h / 4.0
-            hi = float(np.max(rt[sel])) - t0 + 5 * h
-            if hi <= 0:
-                continue
-            n_grid = int(hi / step) + 2
-            grid_density = _binned_density(np.ascontiguousarray(s), h, step, n_grid) / n
-            out[sel] = np.interp(rt[sel] - t0, np.arange(n_grid) * step, grid_density,
-                                 left=0.0, right=0.0)
+            lo = float(u.min()) - 5 * h
+            decision = rt[sel] - t0
+            hi = max(float(np.log(max(decision.max(), 1e-9))), float(u.max())) + 5 * h
+            n_grid = int((hi - lo) / step) + 2
+            grid_density = _binned_density(np.ascontiguousarray(u - lo), h, step, n_grid) / n
+            inside = decision > 0
+            log_t = np.log(np.where(inside, decision, 1.0))
+            value = np.interp(log_t - lo, np.arange(n_grid) * step, grid_density, left=0.0,
+                              right=0.0)
+            out[np.flatnonzero(sel)[inside]] = value[inside] / decision[inside]
         # Beyond the simulated range the estimate is 0 though the model's density is not: floor
         # it at one simulated trial's mass spread over the observed range.
         span = float(np.ptp(rt)) if rt.size > 1 else 1.0
         return np.maximum(out, 0.5 / (n * max(span, 1e-3)))
 
-    def fit_grid(self, problem, theta):
+    def fit_grid(self, problem, theta, accuracy=None):
         return {}
 
     def cell_density(self, problem, theta, c, rt, response):
