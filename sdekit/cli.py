@@ -218,8 +218,16 @@ def _fit(args):
         if not Path(data).exists():
             raise UsageError(f"data file {data} does not exist")
     free = None if args.free is None else [x.strip() for x in args.free.split(",") if x.strip()]
+    model = args.model
+    if model not in ("simple", "full"):
+        from .ddm.generalized import model_from_text
+
+        try:
+            model = model_from_text(model)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     try:
-        res = fit(data, model=args.model, free=free, fixed=dict(args.fix) or None,
+        res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
                   method=args.method, starts=args.starts, seed=args.seed,
                   progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler)
@@ -352,8 +360,14 @@ def build_parser():
     fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
     fitp.add_argument("--example", action="store_true",
                       help="fit the bundled example data set (6 subjects, v depends on stim)")
-    fitp.add_argument("--model", choices=["simple", "full"], default="simple",
-                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple)")
+    fitp.add_argument("--model", default="simple", metavar="MODEL",
+                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple). "
+                           "Generalized models: built-in components such as "
+                           "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
+                           "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
+                           "weibull, start point|uniform, nondecision point|uniform, urgency "
+                           "linear), 'race' or 'lca' (simulated likelihood), or FILE.py:NAME "
+                           "for a model defined in your own file (see docs/models.md)")
     fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
                       metavar="PARAM=COLUMN",
                       help="one value of PARAM per level of COLUMN (repeatable); for v also a "

@@ -216,3 +216,32 @@ def test_race_fit_finds_the_exact_likelihood_maximum():
     # the kernel's smoothing bias: up to about 2 standard errors at 600 trials (it grows with
     # the number of data trials relative to n_sim; see docs/models.md)
     assert np.all(np.abs(z) < 2.5), z
+
+
+def test_cli_fits_a_generalized_model(tmp_path, capsys):
+    from sdekit.cli import main
+
+    data = ddm.DDM(v=1.0, a=1.5, z=0.5, t0=0.3).rvs(300, seed=4)
+    src = tmp_path / "data.csv"
+    data.to_csv(src, index=False)
+    out = tmp_path / "fit.csv"
+    code = main(["fit", str(src), "--model", "bound=linear", "--fix", "z=0.5", "-o", str(out),
+                 "--no-progress"])
+    assert code == 0
+    table = pd.read_csv(out)
+    assert list(table.parameter) == ["v", "a", "slope", "t0"]
+    assert "linearly collapsing bound" in capsys.readouterr().out
+    # a model written in the user's own file
+    user = tmp_path / "mymodels.py"
+    user.write_text("from sdekit import ddm\nurgent = ddm.DecisionModel("
+                    "urgency=ddm.Urgency.linear())\n")
+    code = main(["fit", str(src), "--model", f"{user}:urgent", "--fix", "z=0.5",
+                 "--no-progress"])
+    assert code == 0
+    assert "urgency" in capsys.readouterr().out
+    for bad, message in (("drift=lekay", "unknown drift 'lekay'"),
+                         (f"{user}:missing", "defines no 'missing'; models it defines: urgent"),
+                         ("bound", "cannot read model")):
+        assert main(["fit", str(src), "--model", bad, "--no-progress"]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "bad.csv").exists()

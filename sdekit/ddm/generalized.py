@@ -96,7 +96,8 @@ class DecisionModel:
         self.start = _check_kind(start if start is not None else Start.point(), Start, "start")
         self.nondecision = _check_kind(nondecision if nondecision is not None
                                        else NonDecision.point(), NonDecision, "nondecision")
-        self.name = name or "DecisionModel"
+        described = [c.doc for c in (self.drift, self.bound, self.urgency) if c is not None]
+        self.name = name or f"decision model: {', '.join(described)}"
         declared = {}
         conditions = []
         for comp in self.components:
@@ -486,3 +487,86 @@ def cubic_on_grid(x, t, values):
     out[inside] = (-s * (s - 1) * (s - 2) / 6 * ym1 + (s + 1) * (s - 1) * (s - 2) / 2 * y0
                    - (s + 1) * s * (s - 2) / 2 * y1 + (s + 1) * s * (s - 1) / 6 * y2)
     return np.maximum(out, 0.0)
+
+
+_CHOICES = {
+    "drift": ("constant", "leaky", "linear_in_time", "scaled_by:COLUMN"),
+    "bound": ("constant", "linear", "exponential", "weibull"),
+    "start": ("point", "uniform"),
+    "nondecision": ("point", "uniform"),
+    "urgency": ("linear",),
+}
+
+
+def model_from_text(text):
+    """A model named on the command line.
+
+    ``"drift=leaky,bound=weibull,nondecision=uniform"`` assembles a :class:`DecisionModel` from
+    built-in components (unnamed components take their defaults; ``drift=scaled_by:coherence``
+    reads a condition column); ``"race"`` and ``"lca"`` are the built-in
+    :class:`~sdekit.ddm.SimulationModel` s; ``"models.py:NAME"`` loads the model object ``NAME``
+    defined in a Python file of yours.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown component, choice or file, with the choices available.
+    """
+    from sdekit.ddm import components
+
+    text = str(text).strip()
+    if text in ("race", "lca"):
+        from sdekit.ddm.simulation_model import SimulationModel
+
+        return getattr(SimulationModel, text)()
+    if ".py:" in text:
+        return _model_from_file(*text.rsplit(":", 1))
+    kinds = {"drift": components.Drift, "bound": components.Bound, "start": components.Start,
+             "nondecision": components.NonDecision, "urgency": components.Urgency}
+    chosen = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, sep, choice = item.partition("=")
+        kind, choice = kind.strip(), choice.strip()
+        if not sep or kind not in kinds:
+            raise ValueError(
+                f"cannot read model {text!r}: expected 'simple', 'full', 'race', 'lca', "
+                f"FILE.py:NAME, or components such as 'drift=leaky,bound=weibull' (components: "
+                f"{', '.join(kinds)})")
+        name, _, column = choice.partition(":")
+        allowed = _CHOICES[kind]
+        if name not in [c.split(":")[0] for c in allowed]:
+            raise ValueError(f"unknown {kind} {choice!r}; choose one of {', '.join(allowed)}")
+        factory = getattr(kinds[kind], name)
+        if name == "scaled_by":
+            if not column:
+                raise ValueError("drift=scaled_by needs a column: drift=scaled_by:coherence")
+            chosen[kind] = factory(column)
+        else:
+            chosen[kind] = factory()
+    if not chosen:
+        raise ValueError(f"cannot read model {text!r}")
+    return DecisionModel(**chosen)
+
+
+def _model_from_file(path, name):
+    import importlib.util
+    from pathlib import Path
+
+    from sdekit.ddm.simulation_model import SimulationModel
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"model file {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"_sdekit_user_model_{file.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, name):
+        found = [k for k, v in vars(module).items()
+                 if isinstance(v, (DecisionModel, SimulationModel))]
+        raise ValueError(f"{path} defines no {name!r}; models it defines: "
+                         f"{', '.join(found) or 'none'}")
+    model = getattr(module, name)
+    if not isinstance(model, (DecisionModel, SimulationModel)):
+        raise ValueError(f"{path}:{name} is a {type(model).__name__}, not a DecisionModel or "
+                         "SimulationModel")
+    return model
