@@ -19,6 +19,15 @@ Rows:
 2. Full DDM (7 parameters), 500 trials: sdekit's default fit.
 3. 200 subjects x 500 trials (4-parameter DDM, ``by="subj_idx"``) with 1 worker and with all
    cores.
+4. Global-maximum check over several simulated data sets (seeds): the maximised log-likelihood
+   of sdekit's default fit against the best of the peers', all scored with sdekit's exact
+   log-likelihood. 4-parameter DDM, 500 trials: PyDDM's default fit and hddm-wfpt + Nelder-Mead
+   from 20 random starts. Full DDM, 200 trials (hddm-wfpt integrates sv, sz, st itself, at
+   about 0.1 s per evaluation; PyDDM has no built-in start-point or non-decision variability to
+   fit): hddm-wfpt + L-BFGS-B (finite-difference gradient, 40 iterations) started from the true
+   parameters, from sdekit's estimate and from one random point. A positive difference means
+   sdekit found the higher maximum; the issue asks that it never be below the peers' by more
+   than 1e-6.
 
 Times are medians over repeats where a fit takes under a second; the load average is printed,
 since other work on the machine slows every row.
@@ -108,9 +117,80 @@ def wfpt_fit(data, n_starts=20, seed=0):
     return dict(zip(("v", "a", "z", "t0"), map(float, best.x), strict=True)), seconds
 
 
+FULL_NAMES = ("v", "a", "z", "t0", "sv", "sz", "st")
+
+
+def wfpt_full_fit(data, starts, maxiter=40):
+    """hddm-wfpt's full-DDM log-density maximised by L-BFGS-B from each of ``starts`` (dicts in
+    sdekit's parametrisation; hddm's ``t`` is the centre of the non-decision window)."""
+    from hddm_wfpt import wfpt
+    from scipy.optimize import minimize
+
+    x = np.where(data.response.to_numpy() == 1, 1.0, -1.0) * data.rt.to_numpy()
+    n = x.size
+    rmin = float(data.rt.min())
+
+    def nll(p):
+        v, a, z, t0, sv, sz, st = p
+        if not (a > 0.1 and 0.01 < z < 0.99 and 0 <= t0 < rmin and sv >= 0 and st >= 0
+                and 0 <= sz < 2 * min(z, 1 - z)):
+            return 1e10
+        lp = wfpt.wiener_logp_array(x, np.full(n, v), np.full(n, sv), np.full(n, a),
+                                    np.full(n, z), np.full(n, sz), np.full(n, t0 + st / 2),
+                                    np.full(n, st), 1e-8)
+        val = -float(np.sum(lp))
+        return val if np.isfinite(val) else 1e10
+
+    bounds = [(-5, 5), (0.3, 4), (0.05, 0.95), (0, rmin - 1e-4), (0, 3), (0, 0.9), (0, 0.5)]
+    best = None
+    for p0 in starts:
+        x0 = [min(max(p0[k], lo), hi) for k, (lo, hi) in zip(FULL_NAMES, bounds, strict=True)]
+        r = minimize(nll, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter})
+        if best is None or r.fun < best.fun:
+            best = r
+    return dict(zip(FULL_NAMES, map(float, best.x), strict=True))
+
+
+def global_max_check(seeds, full_seeds, have_peers):
+    """Rows (model, seed, llf of sdekit, of each peer, sdekit minus the best peer)."""
+    rows = []
+    for seed in seeds:
+        rt, resp = sample_ddm(500, seed=1000 + seed, **TRUTH)
+        data = pd.DataFrame({"rt": rt, "response": resp})
+        res = fit(data, progress=False)
+        peers = {}
+        if have_peers:
+            peers["PyDDM"] = exact_llf(data, **pyddm_fit(data)[0])
+            peers["hddm-wfpt"] = exact_llf(data, **wfpt_fit(data, seed=seed)[0])
+        best = max(peers.values()) if peers else np.nan
+        rows.append({"model": "4-param", "seed": seed, "sdekit": res.llf, **peers,
+                     "sdekit - best peer": res.llf - best})
+    rng = np.random.default_rng(0)
+    for seed in full_seeds:
+        rt, resp = sample_ddm(200, seed=2000 + seed, **FULL)
+        data = pd.DataFrame({"rt": rt, "response": resp})
+        res = fit(data, model="full", progress=False)
+        llf = exact_llf(data, **res.params.to_dict())
+        peers = {}
+        if have_peers:
+            starts = [FULL, res.params.to_dict()] + [
+                {"v": rng.uniform(0, 2), "a": rng.uniform(1, 2), "z": rng.uniform(0.4, 0.6),
+                 "t0": rng.uniform(0.1, 0.25), "sv": rng.uniform(0.2, 1.5),
+                 "sz": rng.uniform(0.05, 0.5), "st": rng.uniform(0.02, 0.3)}]
+            peers["hddm-wfpt"] = exact_llf(data, **wfpt_full_fit(data, starts))
+        best = max(peers.values()) if peers else np.nan
+        rows.append({"model": "full", "seed": seed, "sdekit": llf, **peers,
+                     "sdekit - best peer": llf - best})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, 40 subjects")
+    ap.add_argument("--check-seeds", type=int, default=5, help="data sets of the 4-parameter "
+                    "global-maximum check (default 5; 0 skips it)")
+    ap.add_argument("--full-check-seeds", type=int, default=2, help="data sets of the full-DDM "
+                    "global-maximum check (default 2; 0 skips it)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     print(f"cores: {os.cpu_count()}, load average: "
@@ -167,6 +247,17 @@ def main(argv=None):
     one, two = rows[-2][2], rows[-1][2]
     print(f"{n_subj} subjects: 1 worker {one:.2f} s, all cores {two:.2f} s "
           f"(speed-up {one / two:.2f}x)")
+
+    if args.check_seeds or args.full_check_seeds:
+        have_peers = np.isfinite(rows[1][2]) and np.isfinite(rows[2][2])
+        check = global_max_check(range(args.check_seeds), range(args.full_check_seeds),
+                                 have_peers)
+        print("\nGlobal-maximum check (exact log-likelihood of each tool's estimate):")
+        print(check.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
+        worst = check["sdekit - best peer"].min()
+        print(f"worst sdekit - best peer: {worst:+.3g} "
+              f"({'within' if worst >= -1e-6 else 'OUTSIDE'} the issue's 1e-6)")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
