@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sdekit.ddm import density
-from sdekit.ddm.fit import fit
+from sdekit.ddm.fitting import fit
 from sdekit.ddm.sampling import sample_ddm
 
 TRUTH = {"v": 1.0, "a": 1.5, "z": 0.55, "t0": 0.3}

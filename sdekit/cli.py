@@ -202,7 +202,7 @@ def _fit(args):
     if args.plot is not None:
         _check_output(args.plot, (".png",), "plot file")
     from .ddm.data import DataError
-    from .ddm.fit import fit
+    from .ddm.fitting import fit
 
     depends_on = dict(args.depends_on)
     by = args.by

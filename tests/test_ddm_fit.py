@@ -17,7 +17,7 @@ import pytest
 
 from sdekit.ddm import density
 from sdekit.ddm.data import DataError
-from sdekit.ddm.fit import DDMResults, FitCollection, FitWarning, fit
+from sdekit.ddm.fitting import DDMResults, FitCollection, FitWarning, fit
 from sdekit.ddm.sampling import sample_ddm
 
 TRUTH = {"v": 1.0, "a": 1.5, "z": 0.6, "t0": 0.3}
@@ -183,7 +183,7 @@ def test_qmp_recovers():
 
 
 def test_by_subject_parallel_and_tidy(tmp_path, monkeypatch):
-    from sdekit.ddm import fit as fitmod
+    from sdekit.ddm import fitting as fitmod
 
     monkeypatch.setattr(fitmod, "_POOL_MIN_SECONDS", 0.0)  # use the worker processes
     data = pd.concat([simulate(300, seed=20 + s).assign(subj_idx=s) for s in range(4)],
@@ -217,7 +217,7 @@ def test_dask_local_scheduler_same_estimates():
 
 
 def test_nonconvergence_is_flagged_and_named(monkeypatch):
-    from sdekit.ddm import fit as fitmod
+    from sdekit.ddm import fitting as fitmod
 
     def stuck(self, phi, maxiter=300):
         return phi, self.objective(phi)[0] * self.n, False, "forced stop", 1
@@ -354,3 +354,15 @@ def test_fitting_tutorial_runs(tmp_path, monkeypatch):
         warnings.simplefilter("ignore")
         for block in blocks:
             exec(compile(block, str(doc), "exec"), namespace)
+
+
+def test_importing_the_fitting_module_keeps_ddm_fit_a_function():
+    """A submodule named like the function would replace it on import (it used to)."""
+    import importlib
+
+    from sdekit import ddm
+
+    importlib.import_module("sdekit.ddm.fitting")
+    from sdekit.ddm.fitting import DDMResults  # noqa: F401
+
+    assert callable(ddm.fit) and ddm.fit.__module__ == "sdekit.ddm.fitting"

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from sdekit.ddm.fit import fit  # noqa: E402
+from sdekit.ddm.fitting import fit  # noqa: E402
 from sdekit.ddm.sampling import sample_ddm  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Compiled log-likelihood kernels and the parameter transforms used by :mod:`sdekit.ddm.fit`.
+"""Compiled log-likelihood kernels and the parameter transforms used by :mod:`sdekit.ddm.fitting`.
 
 The kernels are serial and compiled with ``nogil=True``: one fit is small (hundreds to a few
 thousand trials), so the fitter spends its time in many short calls, where the thread start-up of

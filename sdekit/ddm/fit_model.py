@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sdekit.ddm.fit import DDMResults, FitCollection, FitWarning, _ez
+from sdekit.ddm.fitting import DDMResults, FitCollection, FitWarning, _ez
 
 __all__ = ["fit_model", "ModelResults", "is_decision_model"]
 
@@ -556,11 +556,9 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
               starts=2, seed=0, progress=True, n_jobs=None, scheduler=None, min_trials=10,
               accuracy=None):
     """Fit a :class:`DecisionModel` or :class:`SimulationModel`; see :func:`sdekit.ddm.fit`."""
-    import importlib
     import warnings
 
-    # the module, not the function the package exports under the same name
-    ddm_fit = importlib.import_module("sdekit.ddm.fit")
+    from sdekit.ddm import fitting as ddm_fit
 
     starts = int(starts)
     if starts < 1:
