@@ -454,6 +454,11 @@ class NonDecision:
 # -- compiling components into engine coefficients ----------------------------------------------
 
 
+# Compiled wrappers by (function, layout): a model rebuilt from the same components (a benchmark
+# loop, one model per subject) reuses them, and with them every kernel compiled for them.
+_COMPILED = {}
+
+
 def compile_component(component, index, name):
     """Compile ``name(<leading>, p)``: the component's function reading its arguments from the
     model's parameter vector ``p`` (``index`` maps names to positions) or from constants."""
@@ -461,17 +466,35 @@ def compile_component(component, index, name):
     args = []
     for arg, slot in component.slots.items():
         args.append(repr(slot.value) if isinstance(slot, _Const) else f"p[{index[arg]}]")
-    fn = component.fn if hasattr(component.fn, "py_func") else nb.njit(component.fn)
-    namespace = {"_component": fn}
-    source = f"def {name}({lead}, p):\n    return _component({lead}, {', '.join(args)})\n"
-    exec(compile(source, f"<sdekit {component.kind} {name}>", "exec"), namespace)  # noqa: S102
-    return nb.njit(namespace[name])
+    key = (component.fn, component.leading, tuple(args), name)
+    if key not in _COMPILED:
+        fn = component.fn if hasattr(component.fn, "py_func") else nb.njit(component.fn)
+        namespace = {"_component": fn}
+        source = f"def {name}({lead}, p):\n    return _component({lead}, {', '.join(args)})\n"
+        exec(compile(source, f"<sdekit {component.kind} {name}>", "exec"), namespace)  # noqa: S102
+        _COMPILED[key] = nb.njit(namespace[name])
+    return _COMPILED[key]
 
 
 def nb_product(first, second, name, leading):
     """``name(<leading>, p) = first(t, p) * second(<leading>, p)`` compiled (urgency gains)."""
-    lead = ", ".join(leading)
-    namespace = {"_first": first, "_second": second}
-    source = f"def {name}({lead}, p):\n    return _first(t, p) * _second({lead}, p)\n"
-    exec(compile(source, f"<sdekit {name}>", "exec"), namespace)  # noqa: S102
-    return nb.njit(namespace[name])
+    key = ("product", first, second, name, tuple(leading))
+    if key not in _COMPILED:
+        lead = ", ".join(leading)
+        namespace = {"_first": first, "_second": second}
+        source = f"def {name}({lead}, p):\n    return _first(t, p) * _second({lead}, p)\n"
+        exec(compile(source, f"<sdekit {name}>", "exec"), namespace)  # noqa: S102
+        _COMPILED[key] = nb.njit(namespace[name])
+    return _COMPILED[key]
+
+
+def nb_negated(fn):
+    """``lower(t, p) = -fn(t, p)`` compiled (the lower bound of symmetric bounds)."""
+    key = ("negated", fn)
+    if key not in _COMPILED:
+        @nb.njit
+        def lower(t, p):
+            return -fn(t, p)
+
+        _COMPILED[key] = lower
+    return _COMPILED[key]

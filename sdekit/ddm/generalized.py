@@ -24,6 +24,7 @@ from sdekit.ddm.components import (
     Start,
     Urgency,
     compile_component,
+    nb_negated,
     nb_product,
 )
 
@@ -143,7 +144,7 @@ class DecisionModel:
                 gain = compile_component(self.urgency, idx, "_model_gain")
                 drift = nb_product(gain, drift, "_urgent_drift", ("t", "x"))
                 noise = nb_product(gain, noise, "_urgent_noise", ("t", "x"))
-            lower = _negated(half)
+            lower = nb_negated(half)
             names = self.param_names + self.conditions
             defaults = {n: (self.declaration(n).default if n in self.param_names else 0.0)
                         for n in names}
@@ -427,16 +428,6 @@ class DecisionModel:
         out.attrs["undecided"] = int((out["response"] == -1).sum())
         out.attrs["seed"] = seed
         return out
-
-
-def _negated(fn):
-    import numba as nb
-
-    @nb.njit
-    def lower(t, p):
-        return -fn(t, p)
-
-    return lower
 
 
 def trial_density(fp, rt, response, t0, st):
