@@ -364,22 +364,24 @@ class Urgency(Component):
         return cls(_urgency_linear, [decl], fixed=fixed, doc="linear urgency gain")
 
 
-class Start:
-    """Where the accumulator starts, relative to the bounds at t = 0 (0 lower, 1 upper).
+class _Located:
+    """A location parameter, optionally with a uniform window around it (start, non-decision).
 
-    :meth:`point` (parameter ``z``) or :meth:`uniform` (``z`` and the window width ``sz``).
+    Subclasses give ``kind``, the two declarations and the words used in messages.
     """
 
-    kind = "start"
+    kind = "location"
+    declarations = ()
+    described = "distribution"
 
     def __init__(self, window, fixed=None):
         self.window = bool(window)
-        decl = (_Z, _SZ) if self.window else (_Z,)
+        decl = self.declarations if self.window else self.declarations[:1]
         fixed = dict(fixed or {})
         unknown = set(fixed) - {p.name for p in decl}
         if unknown:
-            raise ValueError(f"fixed names {sorted(unknown)} are not parameters of this start "
-                             f"distribution ({', '.join(p.name for p in decl)})")
+            raise ValueError(f"fixed names {sorted(unknown)} are not parameters of this "
+                             f"{self.described} ({', '.join(p.name for p in decl)})")
         for p in decl:
             if p.name in fixed:
                 try:
@@ -389,6 +391,24 @@ class Start:
         self.slots = {p.name: (_Const(float(fixed[p.name])) if p.name in fixed else p)
                       for p in decl}
         self.conditions = ()
+
+    @property
+    def params(self):
+        return tuple(s for s in self.slots.values() if isinstance(s, Param))
+
+    def __repr__(self):
+        return f"{type(self).__name__}.{'uniform' if self.window else 'point'}()"
+
+
+class Start(_Located):
+    """Where the accumulator starts, relative to the bounds at t = 0 (0 lower, 1 upper).
+
+    :meth:`point` (parameter ``z``) or :meth:`uniform` (``z`` and the window width ``sz``).
+    """
+
+    kind = "start"
+    declarations = (_Z, _SZ)
+    described = "start distribution"
 
     @classmethod
     def point(cls, **fixed):
@@ -401,37 +421,14 @@ class Start:
         separation, as in the full DDM)."""
         return cls(True, fixed)
 
-    @property
-    def params(self):
-        return tuple(s for s in self.slots.values() if isinstance(s, Param))
 
-    def __repr__(self):
-        return f"Start.{'uniform' if self.window else 'point'}()"
-
-
-class NonDecision:
+class NonDecision(_Located):
     """Non-decision time added to every decision time: :meth:`point` (``t0``, seconds) or
     :meth:`uniform` (uniform on ``[t0, t0 + st]``)."""
 
     kind = "nondecision"
-
-    def __init__(self, window, fixed=None):
-        self.window = bool(window)
-        decl = (_T0, _ST) if self.window else (_T0,)
-        fixed = dict(fixed or {})
-        unknown = set(fixed) - {p.name for p in decl}
-        if unknown:
-            raise ValueError(f"fixed names {sorted(unknown)} are not parameters of this "
-                             f"non-decision distribution ({', '.join(p.name for p in decl)})")
-        for p in decl:
-            if p.name in fixed:
-                try:
-                    p.check(np.asarray(float(fixed[p.name])))
-                except ValueError as exc:
-                    raise ValueError(f"fixed {exc}") from None
-        self.slots = {p.name: (_Const(float(fixed[p.name])) if p.name in fixed else p)
-                      for p in decl}
-        self.conditions = ()
+    declarations = (_T0, _ST)
+    described = "non-decision distribution"
 
     @classmethod
     def point(cls, **fixed):
@@ -442,13 +439,6 @@ class NonDecision:
     def uniform(cls, **fixed):
         """Non-decision times uniform on ``[t0, t0 + st]`` (s)."""
         return cls(True, fixed)
-
-    @property
-    def params(self):
-        return tuple(s for s in self.slots.values() if isinstance(s, Param))
-
-    def __repr__(self):
-        return f"NonDecision.{'uniform' if self.window else 'point'}()"
 
 
 # -- compiling components into engine coefficients ----------------------------------------------

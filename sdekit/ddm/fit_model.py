@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sdekit.ddm.fitting import DDMResults, FitCollection, FitWarning, _ez
+from sdekit.ddm.fitting import (
+    DDMResults,
+    FitCollection,
+    FitWarning,
+    _ez,
+    check_columns,
+    check_p_outlier,
+)
 
 __all__ = ["fit_model", "ModelResults", "is_decision_model"]
 
@@ -525,29 +532,13 @@ def _spec(model, free, fixed, depends_on, p_outlier, columns):
                 f"the covariate instead (e.g. Drift.scaled_by('coherence')) or give "
                 f"depends_on={{'{name}': column}}")
         cols = [spec] if isinstance(spec, str) else list(spec)
-        for c in cols:
-            if c not in columns:
-                import difflib
-
-                close = difflib.get_close_matches(str(c), [str(x) for x in columns], n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"depends_on={{'{name}': {spec!r}}}: the data have no column "
-                                 f"{c!r}{hint}")
+        check_columns(name, spec, cols, columns)
         deps[name] = cols
     for c in model.conditions:
         if c not in columns:
             raise ValueError(f"the model reads condition {c!r}, which is not a column of the "
                              f"data (columns: {', '.join(map(str, columns))})")
-    if p_outlier is not None and p_outlier != "free":
-        try:
-            p_outlier = float(p_outlier)
-        except (TypeError, ValueError):
-            raise ValueError(f"p_outlier must be None, a number in [0, 1) or 'free', got "
-                             f"{p_outlier!r}") from None
-        if not 0.0 <= p_outlier < 1.0:
-            raise ValueError(f"p_outlier must lie in [0, 1), got {p_outlier}")
-        if p_outlier == 0.0:
-            p_outlier = None
+    p_outlier = check_p_outlier(p_outlier)
     return {"model": model.name, "free": [n for n in names if n in free], "fixed": fixed,
             "deps": deps, "p_outlier": p_outlier}
 

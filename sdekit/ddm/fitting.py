@@ -138,27 +138,37 @@ def _spec(model, free, fixed, depends_on, p_outlier, columns):
             deps[name] = ("formula", spec)
             continue
         cols = [spec] if isinstance(spec, str) else list(spec)
-        for c in cols:
-            if c not in columns:
-                import difflib
-
-                close = difflib.get_close_matches(str(c), [str(x) for x in columns], n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"depends_on={{'{name}': {spec!r}}}: the data have no column "
-                                 f"{c!r} (columns: {', '.join(map(str, columns))}){hint}")
+        check_columns(name, spec, cols, columns)
         deps[name] = ("levels", cols)
-    if p_outlier is not None and p_outlier != "free":
-        try:
-            p_outlier = float(p_outlier)
-        except (TypeError, ValueError):
-            raise ValueError(f"p_outlier must be None, a number in [0, 1) or 'free', got "
-                             f"{p_outlier!r}") from None
-        if not 0.0 <= p_outlier < 1.0:
-            raise ValueError(f"p_outlier must lie in [0, 1), got {p_outlier}")
-        if p_outlier == 0.0:
-            p_outlier = None
+    p_outlier = check_p_outlier(p_outlier)
     return {"model": model, "free": [n for n in PARAM_NAMES if n in free], "fixed": values,
             "deps": deps, "p_outlier": p_outlier}
+
+
+def check_p_outlier(p_outlier):
+    """``None``, ``"free"`` or a float in (0, 1) (0 means none); ValueError otherwise."""
+    if p_outlier is None or p_outlier == "free":
+        return p_outlier
+    try:
+        p_outlier = float(p_outlier)
+    except (TypeError, ValueError):
+        raise ValueError(f"p_outlier must be None, a number in [0, 1) or 'free', got "
+                         f"{p_outlier!r}") from None
+    if not 0.0 <= p_outlier < 1.0:
+        raise ValueError(f"p_outlier must lie in [0, 1), got {p_outlier}")
+    return None if p_outlier == 0.0 else p_outlier
+
+
+def check_columns(name, spec, cols, columns):
+    """ValueError naming a ``depends_on`` column the data lack, with the closest match."""
+    for c in cols:
+        if c not in columns:
+            import difflib
+
+            close = difflib.get_close_matches(str(c), [str(x) for x in columns], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"depends_on={{'{name}': {spec!r}}}: the data have no column "
+                             f"{c!r} (columns: {', '.join(map(str, columns))}){hint}")
 
 
 def _formula_columns(formula):

@@ -353,21 +353,11 @@ class DecisionModel:
         p = self.vector(params, conditions)
         t0, st = self.nondecision_window(p)
         fp = self.first_passage(p, t_max=max(float(np.max(grid)), 1e-2))
-        out = {}
-        for r in (1, 0):
-            pdf = trial_density(fp, grid, np.full(np.shape(grid), r), t0, st)
-            cdf = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1])
-                                                   * np.diff(grid))])
-            pr = float(fp.prob_upper if r == 1 else fp.prob_lower)
-            if p_outlier:
-                lo, hi = rt_range
-                span = max(hi - lo, 1e-3)
-                inside = (grid >= lo) & (grid <= lo + span)
-                pdf = (1 - p_outlier) * pdf + p_outlier * 0.5 * inside / span
-                cdf = (1 - p_outlier) * cdf + p_outlier * 0.5 * np.clip((grid - lo) / span, 0, 1)
-                pr = (1 - p_outlier) * pr + p_outlier * 0.5
-            out[r] = (pdf, cdf, pr)
-        return out
+        from sdekit.ddm.plots import curves_from_densities
+
+        dens = {r: trial_density(fp, grid, np.full(np.shape(grid), r), t0, st) for r in (1, 0)}
+        return curves_from_densities(dens, {1: float(fp.prob_upper), 0: float(fp.prob_lower)},
+                                     grid, p_outlier, rt_range)
 
     # -- simulation --------------------------------------------------------------------------
     def simulate(self, n, params, conditions=None, *, seed=None, dt=1e-3, t_max=20.0,

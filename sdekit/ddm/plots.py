@@ -49,12 +49,32 @@ def _model_curves(res, pars, grid):
         cdf = density.cdf(grid, r, **kw)
         pr = float(density.prob_upper(kw["v"], kw["a"], kw["z"], kw["sv"], kw["sz"]))
         pr = pr if r == 1 else 1 - pr
-        if po:
-            inside = (grid >= lo) & (grid <= lo + span)
-            pdf = (1 - po) * pdf + po * 0.5 * inside / span
-            cdf = (1 - po) * cdf + po * 0.5 * np.clip((grid - lo) / span, 0, 1)
-            pr = (1 - po) * pr + po * 0.5
-        out[r] = (pdf, cdf, pr)
+        out[r] = mix_contaminant(pdf, cdf, pr, grid, po, lo, span)
+    return out
+
+
+def mix_contaminant(pdf, cdf, prob, grid, p_outlier, lo, span):
+    """A response's ``(pdf, cdf, probability)`` on ``grid`` mixed with the uniform contaminant:
+    probability ``p_outlier``, uniform over ``[lo, lo + span]``, either response with
+    probability 1/2 (the fitters' contaminant)."""
+    if not p_outlier:
+        return pdf, cdf, prob
+    inside = (grid >= lo) & (grid <= lo + span)
+    return ((1 - p_outlier) * pdf + p_outlier * 0.5 * inside / span,
+            (1 - p_outlier) * cdf + p_outlier * 0.5 * np.clip((grid - lo) / span, 0, 1),
+            (1 - p_outlier) * prob + p_outlier * 0.5)
+
+
+def curves_from_densities(densities, probabilities, grid, p_outlier=0.0, rt_range=None):
+    """``{response: (pdf, cdf, probability)}`` from each response's defective density on
+    ``grid`` (CDF by the trapezoid rule), contaminant mixed in: what models without closed-form
+    CDFs hand to the plots."""
+    lo, hi = rt_range if rt_range is not None else (0.0, 1.0)
+    out = {}
+    for r, pdf in densities.items():
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * np.diff(grid))])
+        out[r] = mix_contaminant(pdf, cdf, probabilities[r], grid, p_outlier, lo,
+                                 max(hi - lo, 1e-3))
     return out
 
 

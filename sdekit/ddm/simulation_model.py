@@ -302,23 +302,14 @@ class SimulationModel:
         return self.density(problem.cell_vector(theta, c), rt, response)
 
     def curves(self, params, conditions, grid, p_outlier=0.0, rt_range=None):
+        """``{response: (pdf, cdf, probability)}`` on the RT ``grid`` (for the plots)."""
+        from sdekit.ddm.plots import curves_from_densities
+
         values = self.vector(params)
-        times, resp = self.decisions(values)
-        out = {}
-        for r in (1, 0):
-            pdf = self.density(values, grid, np.full(np.shape(grid), r))
-            cdf = np.concatenate([[0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1])
-                                                   * np.diff(grid))])
-            pr = float(np.mean(resp == r))
-            if p_outlier:
-                lo, hi = rt_range
-                span = max(hi - lo, 1e-3)
-                inside = (grid >= lo) & (grid <= lo + span)
-                pdf = (1 - p_outlier) * pdf + p_outlier * 0.5 * inside / span
-                cdf = (1 - p_outlier) * cdf + p_outlier * 0.5 * np.clip((grid - lo) / span, 0, 1)
-                pr = (1 - p_outlier) * pr + p_outlier * 0.5
-            out[r] = (pdf, cdf, pr)
-        return out
+        _, resp = self.decisions(values)
+        dens = {r: self.density(values, grid, np.full(np.shape(grid), r)) for r in (1, 0)}
+        probs = {r: float(np.mean(resp == r)) for r in (1, 0)}
+        return curves_from_densities(dens, probs, grid, p_outlier, rt_range)
 
     def __repr__(self):
         return f"SimulationModel({self.name}: {', '.join(self.param_names)})"
