@@ -25,6 +25,7 @@ import argparse
 import concurrent.futures as cf
 import os
 import platform
+import sys
 import time
 import warnings
 
@@ -105,17 +106,35 @@ def main(argv=None):
     parser.add_argument("--n-sim", type=int, default=10_000,
                         help="simulated trials per likelihood evaluation (lca)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rows", default=None, metavar="CSV",
+                        help="append each data set's estimates to this CSV as it finishes, and "
+                             "skip data sets it already holds (resume an interrupted run)")
     args = parser.parse_args(argv)
     tasks = [(args.setting, i, args.trials, args.n_sim) for i in range(args.datasets)]
     rows = []
+    done = set()
+    if args.rows and os.path.exists(args.rows):
+        # resume: data sets already fitted (one CSV row per parameter) are not fitted again
+        rows = pd.read_csv(args.rows).to_dict("records")
+        done = {r["dataset"] for r in rows}
+    tasks = [t for t in tasks if t[1] not in done]
     start = time.perf_counter()
+
+    def keep(part):
+        rows.extend(part)
+        if args.rows:
+            pd.DataFrame(part).to_csv(args.rows, mode="a", index=False,
+                                      header=not os.path.exists(args.rows))
+        print(f"data set {part[0]['dataset']} fitted ({len({r['dataset'] for r in rows})} "
+              f"of {args.datasets})", file=sys.stderr, flush=True)
+
     if args.jobs <= 1:
         for t in tasks:
-            rows += one(t)
+            keep(one(t))
     else:
         with cf.ProcessPoolExecutor(args.jobs) as ex:
-            for part in ex.map(one, tasks):
-                rows += part
+            for fut in cf.as_completed([ex.submit(one, t) for t in tasks]):
+                keep(fut.result())
     wall = time.perf_counter() - start
     table, mean_fit = summarise(rows)
     print(f"### {args.setting}: {args.datasets} data sets of {args.trials} trials"
