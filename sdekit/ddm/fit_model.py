@@ -6,10 +6,12 @@ objects are those of the DDM fits. What differs is the likelihood and the optimi
 
 * the likelihood of each condition cell comes from the model's densities (Fokker–Planck for a
   :class:`DecisionModel`, kernel density of simulated trials for a :class:`SimulationModel`) on
-  a grid fixed for the whole fit, so the objective is a smooth function of the parameters;
-* the gradient is taken by central differences in the unconstrained coordinates and fed to
-  L-BFGS-B; standard errors come from a finite-difference Hessian of the log-likelihood in the
-  natural parameters.
+  a grid fixed for each stage of the fit, so the objective does not jump as parameters move;
+* a :class:`DecisionModel` is searched with L-BFGS-B on forward differences at a tenth of the
+  requested accuracy, from several starts, then refined by Newton steps on the central-difference
+  quadratic at the requested accuracy; that quadratic also gives the standard errors;
+* a :class:`SimulationModel`, whose estimated likelihood keeps small Monte Carlo jumps, is
+  searched by Nelder–Mead simplices restarted from wide to narrow.
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ class _ModelProblem:
     def nll_grad_forward(self, phi):
         """Value and forward-difference gradient per trial: half the cost of central
         differences, accurate enough to search with (the refinement uses central ones)."""
-        step = getattr(self.model, "gradient_step", _GRAD_STEP)
+        step = _GRAD_STEP
         f0 = self.nll(phi)
         grad = np.zeros(self.k)
         for j in range(self.k):
@@ -250,7 +252,7 @@ class _ModelProblem:
     def nll_grad(self, phi):
         # A simulated likelihood is smooth only on scales above its Monte Carlo jumps: such
         # models ask for a wider difference step.
-        step = getattr(self.model, "gradient_step", _GRAD_STEP)
+        step = _GRAD_STEP
         f0 = self.nll(phi)
         grad = np.zeros(self.k)
         for j in range(self.k):

@@ -108,13 +108,11 @@ class SimulationModel:
     """
 
     conditions = ()
-    #: Central-difference step of the fitter in the unconstrained coordinates: wide enough to
-    #: average over the small jumps a simulated likelihood makes when a simulated trial's
-    #: boundary-crossing test changes outcome.
-    gradient_step = 0.02
     #: Fitted by a simplex search (see sdekit.ddm.fit_model).
     optimizer = "nelder-mead"
-    #: Relative step of the finite-difference Hessian (standard errors), for the same reason.
+    #: Relative step of the finite-difference Hessian (standard errors): wide enough to average
+    #: over the small jumps a simulated likelihood makes when a simulated trial's
+    #: boundary-crossing test changes outcome.
     hessian_step = 0.03
 
     def __init__(self, sde, params, boundaries, x0=0.0, *, response="component", n_sim=20_000,
