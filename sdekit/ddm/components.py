@@ -73,6 +73,49 @@ def param(name, low=-_INF, high=_INF, default=None, doc="", *, low_open=True, hi
                  None if default is None else float(default), doc)
 
 
+def declarations(params):
+    """``{name: Param}`` from Param objects or ``{name: (low, high[, default[, doc]])}``."""
+    if not isinstance(params, dict):
+        return {p.name: p for p in (params or ())}
+    out = {}
+    for name, spec in params.items():
+        out[name] = spec if isinstance(spec, Param) else param(name, *tuple(spec)[:4])
+    return out
+
+
+def find_declaration(params, name):
+    """The :class:`Param` called ``name`` in ``params``, or a ValueError listing them."""
+    for p in params:
+        if p.name == name:
+            return p
+    raise ValueError(f"{name!r} is not a parameter of this model (parameters: "
+                     f"{', '.join(p.name for p in params)})")
+
+
+def checked_values(params, values):
+    """``{name: float}`` for every declaration in ``params``: given ``values`` (a dict) or the
+    defaults, each checked against its domain; unknown names, missing values without a default
+    and non-numbers are ValueErrors naming the parameter."""
+    values = dict(values or {})
+    names = [p.name for p in params]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; this model's parameters are "
+                         f"{', '.join(names)}")
+    out = {}
+    for p in params:
+        value = values.get(p.name, p.default)
+        if value is None:
+            raise ValueError(f"parameter {p.name} ({p.doc}) must be given")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{p.name} must be a number, got {value!r}") from None
+        p.check(np.asarray(value))
+        out[p.name] = value
+    return out
+
+
 @dataclass(frozen=True)
 class _Const:
     """A component argument fixed to a number when the component was made."""
@@ -121,18 +164,7 @@ class Component:
         self.args = tuple(args)
         self.doc = doc
         self.conditions = tuple(conditions)
-        declared = {}
-        items = params.items() if isinstance(params, dict) else (
-            (p.name, p) for p in (params or ()))
-        for name, spec in items:
-            if isinstance(spec, Param):
-                declared[name] = spec
-            else:
-                spec = tuple(spec)
-                low, high = spec[0], spec[1]
-                default = spec[2] if len(spec) > 2 else None
-                text = spec[3] if len(spec) > 3 else ""
-                declared[name] = param(name, low, high, default, text)
+        declared = declarations(params)
         fixed = dict(fixed or {})
         self.slots = {}
         for name in self.args:

@@ -23,7 +23,9 @@ from sdekit.ddm.components import (
     NonDecision,
     Start,
     Urgency,
+    checked_values,
     compile_component,
+    find_declaration,
     nb_negated,
     nb_product,
 )
@@ -167,11 +169,7 @@ class DecisionModel:
 
     def declaration(self, name):
         """The :class:`Param` declaring parameter ``name``."""
-        try:
-            return self.params[self.param_names.index(name)]
-        except ValueError:
-            raise ValueError(f"{name!r} is not a parameter of this model (parameters: "
-                             f"{', '.join(self.param_names)})") from None
+        return find_declaration(self.params, name)
 
     def __repr__(self):
         comps = ", ".join(repr(c) for c in self.components)
@@ -193,22 +191,8 @@ class DecisionModel:
         ValueError
             Unknown names, values outside their domain, missing values without a default.
         """
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.param_names))
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; this model's parameters are "
-                             f"{', '.join(self.param_names)}")
         out = np.empty(len(self._index))
-        for i, p in enumerate(self.params):
-            value = params.get(p.name, p.default)
-            if value is None:
-                raise ValueError(f"parameter {p.name} ({p.doc}) must be given")
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{p.name} must be a number, got {value!r}") from None
-            p.check(np.asarray(value))
-            out[i] = value
+        out[:len(self.params)] = list(checked_values(self.params, params).values())
         conditions = dict(conditions or {})
         missing = [c for c in self.conditions if c not in conditions]
         if missing:

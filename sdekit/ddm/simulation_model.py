@@ -29,8 +29,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sdekit.ddm._params import Param
-from sdekit.ddm.components import param
+from sdekit.ddm.components import checked_values, declarations, find_declaration, param
 
 __all__ = ["SimulationModel"]
 
@@ -126,16 +125,7 @@ class SimulationModel:
         if not callable(boundaries):
             raise TypeError("boundaries must be a function of the parameter values returning "
                             "sdekit.sde.Boundaries")
-        declared = {}
-        for name_, spec in (params.items() if isinstance(params, dict) else
-                            ((p.name, p) for p in params)):
-            if isinstance(spec, Param):
-                declared[name_] = spec
-            else:
-                spec = tuple(spec)
-                declared[name_] = param(name_, spec[0], spec[1],
-                                        spec[2] if len(spec) > 2 else None,
-                                        spec[3] if len(spec) > 3 else "")
+        declared = declarations(params)
         declared.setdefault("t0", _T0)
         missing = [n for n in sde.param_names if n not in declared]
         if missing:
@@ -200,29 +190,13 @@ class SimulationModel:
 
     # -- parameters --------------------------------------------------------------------------
     def declaration(self, name):
-        try:
-            return self.params[self.param_names.index(name)]
-        except ValueError:
-            raise ValueError(f"{name!r} is not a parameter of this model (parameters: "
-                             f"{', '.join(self.param_names)})") from None
+        return find_declaration(self.params, name)
 
     def vector(self, params, conditions=None):
         """Validated parameter values as a dict (defaults filled in)."""
         if conditions:
             raise ValueError("a SimulationModel reads no conditions")
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.param_names))
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; this model's parameters are "
-                             f"{', '.join(self.param_names)}")
-        out = {}
-        for p in self.params:
-            value = params.get(p.name, p.default)
-            if value is None:
-                raise ValueError(f"parameter {p.name} ({p.doc}) must be given")
-            p.check(np.asarray(float(value)))
-            out[p.name] = float(value)
-        return out
+        return checked_values(self.params, params)
 
     # -- simulation --------------------------------------------------------------------------
     def decisions(self, values, *, n=None, seed=None):

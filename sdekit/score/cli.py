@@ -6,11 +6,12 @@ stderr with exit status 2, before any work is done, and output files are written
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
+from .._args import non_negative_float as _non_negative_float
+from .._args import non_negative_int as _non_negative_int
 from .._args import positive_int as _positive_int
 from .._io import atomic_write
 
@@ -19,26 +20,6 @@ __all__ = ["add_cli", "run"]
 _SAMPLE_SUFFIXES = (".csv", ".npy")
 # optimiser steps by default: 2-D toy sets train fast, the digits U-Net needs fewer, costlier steps
 _TRAIN_STEPS = {"toy": 3000, "digits": 1000}
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def add_cli(subparsers):
