@@ -686,10 +686,13 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
 
     # --- assemble ------------------------------------------------------------------------
     used = {rt, response if correct is None else None, subject}
-    out = pd.DataFrame(index=df.index)
-    out["rt"] = rt_raw / 1000.0 if unit_ms else rt_raw
-    out["response"] = resp.astype(np.int64)
-    out["subj_idx"] = df[subject].to_numpy() if subject is not None else 0
+    # One constructor call: adding columns one by one costs more than the checks above.
+    columns_out = {
+        "rt": rt_raw / 1000.0 if unit_ms else rt_raw,
+        "response": resp.astype(np.int64),
+        "subj_idx": (df[subject].to_numpy() if subject is not None
+                     else np.zeros(len(df), dtype=np.int64)),
+    }
     renamed = {}
     for c in df.columns:
         if c in used:
@@ -698,7 +701,8 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
         if c in CANONICAL:
             name = f"{c}_orig"
             renamed[c] = name
-        out[name] = df[c].to_numpy()
+        columns_out[name] = df[c].to_numpy()
+    out = pd.DataFrame(columns_out, index=df.index, copy=False)
     for c, n in renamed.items():
         if not (c == response and correct is not None):
             notes.append(f"column {c!r} is not the one used for {c!r}: kept as {n!r}")
@@ -706,10 +710,11 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
     # --- counts per subject and cell -----------------------------------------------------
     problems = []
     keys = ["subj_idx"] + conditions
-    cells = out.groupby(keys, sort=True, dropna=False)["response"].agg(["size", "sum"])
-    sizes, n_up = cells["size"], cells["sum"]
+    sizes, n_up = _cell_counts(out, keys)
     if min_trials:
-        by_subject = sizes.groupby(level=0, sort=True).sum()
+        by_subject = {}
+        for key, n in sizes.items():
+            by_subject[key[0]] = by_subject.get(key[0], 0) + n
         for s, n in by_subject.items():
             if n < min_trials:
                 idx = np.flatnonzero((out["subj_idx"] == s).to_numpy())
@@ -720,7 +725,6 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
                         "are unreliable)"))
         if conditions:
             for key, n in sizes.items():
-                key = key if isinstance(key, tuple) else (key,)
                 if n < min_trials and by_subject[key[0]] >= min_trials:
                     cell = _cell_name(key, conditions)
                     mask = _cell_mask(out, keys, key)
@@ -729,8 +733,7 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
                         column=", ".join(conditions),
                         fix="Merge or drop this condition for the subject, or lower min_trials"))
     for key, n in sizes.items():
-        key = key if isinstance(key, tuple) else (key,)
-        k_up = int(n_up[key if len(key) > 1 else key[0]])
+        k_up = n_up[key]
         if 0 < k_up < n:
             continue
         only = "upper (1)" if k_up == n else "lower (0)"
@@ -780,6 +783,29 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
         "rows": rows.to_record(),
     }
     return out
+
+
+def _cell_counts(out, keys):
+    """Trials and upper-boundary responses per cell of ``keys`` (no missing values): two dicts
+    keyed by tuples of the cell's values, in sorted order."""
+    combined = np.zeros(len(out), dtype=np.int64)
+    levels = []
+    for k in keys:
+        codes, uniques = pd.factorize(out[k], sort=True)
+        combined = combined * len(uniques) + codes
+        levels.append(uniques.tolist())  # Python scalars, as messages print them
+    cells, inverse = np.unique(combined, return_inverse=True)
+    sizes = np.bincount(inverse, minlength=cells.size)
+    ups = np.bincount(inverse, weights=out["response"].to_numpy(), minlength=cells.size)
+    names = []
+    for c in cells:
+        key = []
+        for uniques in reversed(levels):
+            c, j = divmod(int(c), len(uniques))
+            key.append(uniques[j])
+        names.append(tuple(reversed(key)))
+    return ({k: int(n) for k, n in zip(names, sizes, strict=True)},
+            {k: int(n) for k, n in zip(names, ups, strict=True)})
 
 
 def _cell_name(key, conditions):
