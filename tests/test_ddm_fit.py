@@ -186,16 +186,17 @@ def test_by_subject_parallel_and_tidy(tmp_path, monkeypatch):
     from sdekit.ddm import fitting as fitmod
 
     monkeypatch.setattr(fitmod, "_POOL_MIN_SECONDS", 0.0)  # use the worker processes
-    data = pd.concat([simulate(300, seed=20 + s).assign(subj_idx=s) for s in range(4)],
+    monkeypatch.setattr(fitmod, "_CHUNKS_PER_WORKER", 1)  # several subjects per task
+    data = pd.concat([simulate(300, seed=20 + s).assign(subj_idx=s) for s in range(7)],
                      ignore_index=True)
     serial = fit(data, by="subj_idx", n_jobs=1, progress=False)
-    assert isinstance(serial, FitCollection) and len(serial) == 4
+    assert isinstance(serial, FitCollection) and len(serial) == 7
     par = fit(data, by="subj_idx", n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(serial.params, par.params)
     tidy = serial.to_frame()
     assert list(tidy.columns)[:6] == ["subj_idx", "parameter", "estimate", "se", "ci_low",
                                       "ci_high"]
-    assert len(tidy) == 16
+    assert len(tidy) == 28
     out = tmp_path / "fits.csv"
     serial.to_csv(out)
     back = pd.read_csv(out)

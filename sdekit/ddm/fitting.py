@@ -61,6 +61,7 @@ _NEWTON_SWITCH = 0.05
 
 #: Serial work (seconds, estimated from the first fit) below which no worker processes start.
 _POOL_MIN_SECONDS = 1.0
+_CHUNKS_PER_WORKER = 8
 
 
 class FitWarning(UserWarning):
@@ -447,13 +448,15 @@ class _Problem:
         and quadratic-like convergence where the model fits, since that outer product estimates
         the information.
 
-        For the full DDM, two changes (each gradient costs milliseconds there). Close to an
-        optimum the search hands over to Newton steps on the observed information
-        (:meth:`newton_phase`): the outer product underestimates the curvature along the
-        ``t0``-``sz`` ridge several-fold, so Levenberg-Marquardt steps zigzag across it. And a
-        later start stops as soon as it enters the quadratic neighbourhood of the best optimum
-        found so far (``self.best``), where it can only end at that same optimum: it returns
-        with the message ``"joined"``.
+        A later start stops as soon as it enters the quadratic neighbourhood of the best
+        optimum found so far (``self.best``, with that optimum's outer product of scores or,
+        for the full DDM, its observed information), where it can only end at that same
+        optimum: it returns with the message ``"joined"``.
+
+        For the full DDM (each gradient costs milliseconds there), close to an optimum the
+        search hands over to Newton steps on the observed information (:meth:`newton_phase`):
+        the outer product underestimates the curvature along the ``t0``-``sz`` ridge
+        several-fold, so Levenberg-Marquardt steps zigzag across it.
         """
         theta, J = self.to_natural(phi)
         f, gt, S = self.nll_grad_theta(theta, scores=True)
@@ -488,11 +491,12 @@ class _Problem:
                     return phi, f, ok, "no step decreases the objective", nev
             df_ = f - f2
             dtheta = float(np.max(np.abs(th2 - theta)))
+            scores_theta = S2
             phi, theta, f, gt, g, S = new, th2, f2, g2, J2.T @ g2, S2 @ J2
             lam = max(lam * 0.1, 1e-12)
+            if self.best is not None and self._joins(theta, f):
+                return phi, f, True, "joined", nev
             if self.expensive:
-                if self.best is not None and self._joins(theta, f):
-                    return phi, f, True, "joined", nev
                 if df_ < _NEWTON_SWITCH and f < newton_after:
                     phi2, f2, H, nn, status = self.newton_phase(theta, f, gt)
                     nev += nn
@@ -519,6 +523,10 @@ class _Problem:
             if (np.max(np.abs(g)) < 1e-9 * self.n or df_ < 1e-14 * max(1.0, abs(f))
                     or small >= 3 or stalled):
                 ok, msg = True, "converged"
+                if not self.expensive:
+                    # The outer product of the scores estimates the information at an
+                    # optimum: enough to tell when a later start has joined this one.
+                    self.last_hessian = scores_theta.T @ scores_theta
                 break
         return phi, f, ok, msg, nev
 
@@ -658,8 +666,11 @@ class _Problem:
             else:
                 break
             done = nll - f < 1e-12 * max(1.0, abs(nll))
+            # Predicted decrease of this step: below 1e-8 nats it moved the estimate by about
+            # 1e-4 standard errors, too little to change the Hessian in any reported digit.
+            tiny = 0.5 * float(step @ (H @ step)) < 1e-8
             theta, nll, grad = new, f, g
-            if self.expensive:
+            if self.expensive or tiny:
                 # the Hessian barely moves and costs k gradients: further steps reuse it, and
                 # only while the gradient is above the convergence test's threshold
                 gphi = self.to_natural(self.to_phi(theta))[1].T @ grad
@@ -1217,7 +1228,8 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         0.7, 0.9 RT quantiles of each response and condition (no standard errors).
     starts : int
         Maximum number of starting points: EZ-diffusion estimates, then jittered copies (with
-        ``seed``). The search stops early once two starts reach the same optimum.
+        ``seed``). The search stops early once a second start reaches the best optimum's
+        neighbourhood.
     seed : int
         Seed of the jitter; with the same seed the result does not depend on ``n_jobs`` or the
         scheduler.
@@ -1356,16 +1368,25 @@ def _run(payloads, progress, n_jobs, scheduler, worker=None):
                 out[done + i] = worker(pl)
                 bar.update()
             return out
-        payloads = rest
-        with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(payloads))),
-                                    mp_context=ctx) as ex:
-            futs = {ex.submit(worker, pl): i + done for i, pl in enumerate(payloads)}
+        workers = max(1, min(jobs, len(rest)))
+        # Several fits per task: a quick fit costs little more than sending it and its result
+        # between processes. Several chunks per worker keep the load balanced and the bar moving.
+        size = max(1, len(rest) // (_CHUNKS_PER_WORKER * workers))
+        chunks = [(done + i, rest[i:i + size]) for i in range(0, len(rest), size)]
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+            futs = {ex.submit(_fit_chunk, worker, part): (first, len(part))
+                    for first, part in chunks}
             for f in cf.as_completed(futs):
-                out[futs[f]] = f.result()
-                bar.update()
+                first, n = futs[f]
+                out[first:first + n] = f.result()
+                bar.update(n)
         return out
     finally:
         bar.close()
+
+
+def _fit_chunk(worker, payloads):
+    return [worker(pl) for pl in payloads]
 
 
 def _run_dask(payloads, scheduler, n_jobs, bar, worker):
