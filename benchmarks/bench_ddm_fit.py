@@ -28,6 +28,9 @@ Rows:
    parameters, from sdekit's estimate and from one random point. A positive difference means
    sdekit found the higher maximum; the issue asks that it never be below the peers' by more
    than 1e-6.
+5. With ``--real-data CSV``, the same check on every subject of a real data set: HDDM's
+   ``hddm/examples/cavanagh_theta_nn.csv`` (Cavanagh et al. 2011; in HDDM's source
+   distribution, ``HDDM-1.0.1.tar.gz`` on PyPI), each subject pooled over conditions.
 
 Times are medians over repeats where a fit takes under a second; the load average is printed,
 since other work on the machine slows every row.
@@ -184,22 +187,51 @@ def global_max_check(seeds, full_seeds, have_peers):
     return pd.DataFrame(rows)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, 40 subjects")
-    ap.add_argument("--check-seeds", type=int, default=5, help="data sets of the 4-parameter "
-                    "global-maximum check (default 5; 0 skips it)")
-    ap.add_argument("--full-check-seeds", type=int, default=2, help="data sets of the full-DDM "
-                    "global-maximum check (default 2; 0 skips it)")
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
-    print(f"cores: {os.cpu_count()}, load average: "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+def real_data_check(path, full_subjects, have_peers):
+    """Global-maximum check on real data: every subject of a behavioural CSV in HDDM's layout
+    (for example HDDM's ``cavanagh_theta_nn.csv``, Cavanagh et al. 2011), pooled over
+    conditions. 4-parameter DDM against PyDDM's default fit and hddm-wfpt + Nelder-Mead from 20
+    starts; full DDM, on the first ``full_subjects`` subjects, against hddm-wfpt + L-BFGS-B
+    started from sdekit's estimate and from a random point."""
+    from sdekit.ddm import read_csv
+
+    data = read_csv(path)
+    rows = []
+    rng = np.random.default_rng(1)
+    for k, (subj, sub) in enumerate(data.groupby("subj_idx", sort=True)):
+        sub = sub[["rt", "response"]].reset_index(drop=True)
+        res = fit(sub, progress=False)
+        peers = {}
+        if have_peers:
+            peers["PyDDM"] = exact_llf(sub, **pyddm_fit(sub)[0])
+            peers["hddm-wfpt"] = exact_llf(sub, **wfpt_fit(sub, seed=k)[0])
+        best = max(peers.values()) if peers else np.nan
+        rows.append({"model": "4-param", "subject": subj, "trials": len(sub), "sdekit": res.llf,
+                     **peers, "sdekit - best peer": res.llf - best})
+        if k < full_subjects:
+            res = fit(sub, model="full", progress=False)
+            llf = exact_llf(sub, **res.params.to_dict())
+            peers = {}
+            if have_peers:
+                starts = [res.params.to_dict(),
+                          {"v": rng.uniform(0, 2), "a": rng.uniform(1, 2),
+                           "z": rng.uniform(0.4, 0.6), "t0": 0.5 * float(sub.rt.min()),
+                           "sv": rng.uniform(0.2, 1.5), "sz": rng.uniform(0.05, 0.5),
+                           "st": rng.uniform(0.02, 0.3)}]
+                peers["hddm-wfpt"] = exact_llf(sub, **wfpt_full_fit(sub, starts))
+            best = max(peers.values()) if peers else np.nan
+            rows.append({"model": "full", "subject": subj, "trials": len(sub), "sdekit": llf,
+                         **peers, "sdekit - best peer": llf - best})
+    return pd.DataFrame(rows)
+
+
+def timing_rows(quick):
+    """The timed rows: (task, tool, seconds, llf, estimates)."""
     rows = []
 
     rt, resp = sample_ddm(500, seed=1, **TRUTH)
     data = pd.DataFrame({"rt": rt, "response": resp})
-    res, t_sk = timed(lambda: fit(data, progress=False), 5 if args.quick else 20)
+    res, t_sk = timed(lambda: fit(data, progress=False), 5 if quick else 20)
     llf_sk = res.llf
     rows.append(("4-param, 500 trials", "sdekit fit (default)", t_sk, llf_sk, res.params.round(4)
                  .to_dict()))
@@ -218,11 +250,11 @@ def main(argv=None):
 
     rt, resp = sample_ddm(500, seed=2, **FULL)
     full = pd.DataFrame({"rt": rt, "response": resp})
-    res, t_full = timed(lambda: fit(full, model="full", progress=False), 1 if args.quick else 3)
+    res, t_full = timed(lambda: fit(full, model="full", progress=False), 1 if quick else 3)
     rows.append(("full DDM, 500 trials", "sdekit fit (default)", t_full, res.llf,
                  res.params.round(3).to_dict()))
 
-    n_subj = 40 if args.quick else 200
+    n_subj = 40 if quick else 200
     subj = pd.concat([pd.DataFrame(dict(zip(("rt", "response"),
                                             sample_ddm(500, seed=100 + s, **TRUTH),
                                             strict=True))).assign(subj_idx=s)
@@ -234,6 +266,10 @@ def main(argv=None):
         rows.append((f"{n_subj} subjects x 500 trials", f"sdekit, n_jobs={jobs or 'all'}",
                      seconds, many.llf, {"converged": int(many.converged.sum())}))
 
+    return rows, t_sk, llf_sk, n_subj
+
+
+def print_timings(rows, t_sk, llf_sk, n_subj):
     table = pd.DataFrame(rows, columns=["task", "tool", "seconds", "llf (exact)", "estimates"])
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 80)
@@ -248,11 +284,46 @@ def main(argv=None):
     print(f"{n_subj} subjects: 1 worker {one:.2f} s, all cores {two:.2f} s "
           f"(speed-up {one / two:.2f}x)")
 
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, 40 subjects")
+    ap.add_argument("--check-seeds", type=int, default=5, help="data sets of the 4-parameter "
+                    "global-maximum check (default 5; 0 skips it)")
+    ap.add_argument("--full-check-seeds", type=int, default=2, help="data sets of the full-DDM "
+                    "global-maximum check (default 2; 0 skips it)")
+    ap.add_argument("--real-data", metavar="CSV", default=None, help="also run the "
+                    "global-maximum check on every subject of this behavioural CSV (HDDM "
+                    "layout), e.g. hddm/examples/cavanagh_theta_nn.csv from HDDM's source "
+                    "distribution")
+    ap.add_argument("--real-full-subjects", type=int, default=2, help="subjects of the real "
+                    "data also checked with the full DDM (default 2; about a minute each)")
+    ap.add_argument("--only-checks", action="store_true", help="skip the timing rows")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    print(f"cores: {os.cpu_count()}, load average: "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    have_peers = True
+    try:
+        import hddm_wfpt  # noqa: F401
+        import pyddm  # noqa: F401
+    except ImportError:
+        have_peers = False
+    if not args.only_checks:
+        print_timings(*timing_rows(args.quick))
+
     if args.check_seeds or args.full_check_seeds:
-        have_peers = np.isfinite(rows[1][2]) and np.isfinite(rows[2][2])
         check = global_max_check(range(args.check_seeds), range(args.full_check_seeds),
                                  have_peers)
         print("\nGlobal-maximum check (exact log-likelihood of each tool's estimate):")
+        print(check.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
+        worst = check["sdekit - best peer"].min()
+        print(f"worst sdekit - best peer: {worst:+.3g} "
+              f"({'within' if worst >= -1e-6 else 'OUTSIDE'} the issue's 1e-6)")
+    if args.real_data:
+        check = real_data_check(args.real_data, args.real_full_subjects, have_peers)
+        print(f"\nGlobal-maximum check on real data ({os.path.basename(args.real_data)}, each "
+              "subject pooled over conditions):")
         print(check.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
         worst = check["sdekit - best peer"].min()
         print(f"worst sdekit - best peer: {worst:+.3g} "
