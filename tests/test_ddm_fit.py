@@ -367,3 +367,78 @@ def test_importing_the_fitting_module_keeps_ddm_fit_a_function():
     from sdekit.ddm.fitting import DDMResults  # noqa: F401
 
     assert callable(ddm.fit) and ddm.fit.__module__ == "sdekit.ddm.fitting"
+
+
+# -- profile-likelihood intervals ---------------------------------------------------------
+
+
+def test_profile_interval_ends_where_the_refitted_likelihood_drops_by_the_chi2_quantile():
+    from scipy.stats import chi2
+
+    data = simulate(400, seed=71)
+    res = fit(data, progress=False)
+    ci = res.conf_int(method="profile", cols=["a", "t0"])
+    drop = 0.5 * chi2.ppf(0.95, 1)
+    for name in ci.index:
+        lo, hi = ci.loc[name]
+        assert lo < res.params[name] < hi
+        for bound in (lo, hi):
+            # an independent refit with the parameter fixed at the bound
+            held = fit(data, fixed={name: bound}, progress=False)
+            assert res.llf - held.llf == pytest.approx(drop, abs=2e-3), (name, bound)
+    # 400 trials of the simple DDM: the log-likelihood is close to quadratic, so profile and
+    # Wald intervals have nearly the same width (the profile's may be shifted: t0's likelihood
+    # is skewed by the fastest RT)
+    wald = res.conf_int(cols=["a", "t0"])
+    width = (ci.upper - ci.lower) / (wald.upper - wald.lower)
+    assert np.all(np.abs(width - 1) < 0.05), width
+
+
+def test_profile_of_a_condition_slot_matches_a_direct_constrained_maximum():
+    from scipy.optimize import minimize
+
+    data = conditions(250, seed=72)
+    res = fit(data, depends_on={"v": "stim"}, progress=False)
+    lo, hi = res.conf_int(method="profile", cols="v[hard]").loc["v[hard]"]
+    easy = (data.stim == "easy").to_numpy()
+
+    def nll(x, v_hard):
+        v_easy, a, z, t0 = x
+        if not (a > 0 and 0 < z < 1 and 0 <= t0 < data.rt.min()):
+            return 1e10
+        v = np.where(easy, v_easy, v_hard)
+        return -float(density.logpdf(data.rt.to_numpy(), data.response.to_numpy(), v=v, a=a,
+                                     z=z, t0=t0).sum())
+
+    start = res.params[["v[easy]", "a", "z", "t0"]].to_numpy()
+    for bound in (lo, hi):
+        direct = minimize(nll, start, args=(bound,), method="Nelder-Mead",
+                          options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+        prof = res.profile("v[hard]", [bound])
+        assert float(prof.iloc[0]) == pytest.approx(-direct.fun, abs=1e-5)
+        assert res.llf - float(prof.iloc[0]) == pytest.approx(1.920729, abs=1e-3)
+
+
+def test_profile_interval_stops_at_the_edge_of_the_range():
+    # p_outlier estimated from clean data sits near 0: its profile interval starts at 0 exactly
+    data = simulate(300, seed=76)
+    res = fit(data, p_outlier="free", progress=False)
+    lo, hi = res.conf_int(method="profile", cols=["p_outlier"]).loc["p_outlier"]
+    assert lo == 0.0 and res.params["p_outlier"] < hi < 0.2
+    # at 0 the profile is the fit without a contaminant
+    plain = fit(data, progress=False)
+    assert float(res.profile("p_outlier", [0.0]).iloc[0]) == pytest.approx(plain.llf, abs=1e-6)
+    assert res.llf - float(res.profile("p_outlier", [hi]).iloc[0]) == pytest.approx(1.920729,
+                                                                                    abs=1e-3)
+
+
+def test_profile_interval_errors_name_the_problem():
+    data = simulate(200, seed=74)
+    res = fit(data, progress=False)
+    with pytest.raises(ValueError, match="unknown parameter.*'sv'"):
+        res.conf_int(method="profile", cols=["sv"])
+    with pytest.raises(ValueError, match="'wald' or 'profile'"):
+        res.conf_int(method="bootstrap")
+    qmp = fit(data, method="qmp", progress=False)
+    with pytest.raises(ValueError, match="maximum-likelihood"):
+        qmp.conf_int(method="profile")

@@ -296,6 +296,8 @@ class _Problem:
         # the observed information at the end of the last Newton phase
         self.best = None
         self.last_hessian = None
+        # a slot the optimiser leaves where it is (profile likelihood of a condition's slot)
+        self.held = None
         box = self.phi_bounds()
         self.lo = np.array([-np.inf if b[0] is None else b[0] for b in box])
         self.hi_phi = np.array([np.inf if b[1] is None else b[1] for b in box])
@@ -462,7 +464,7 @@ class _Problem:
         f, gt, S = self.nll_grad_theta(theta, scores=True)
         if not math.isfinite(f):
             return phi, f, False, "non-finite log-likelihood at the start", 1
-        g, S = J.T @ gt, S @ J
+        g, S = self._in_phi(gt, S, J)
         lam, nev, ok, msg, small = 1e-3, 1, False, "iteration limit reached", 0
         history = [f]
         newton_after = math.inf  # a failed Newton phase is retried only after further progress
@@ -492,11 +494,12 @@ class _Problem:
             df_ = f - f2
             dtheta = float(np.max(np.abs(th2 - theta)))
             scores_theta = S2
-            phi, theta, f, gt, g, S = new, th2, f2, g2, J2.T @ g2, S2 @ J2
+            phi, theta, f, gt = new, th2, f2, g2
+            g, S = self._in_phi(g2, S2, J2)
             lam = max(lam * 0.1, 1e-12)
             if self.best is not None and self._joins(theta, f):
                 return phi, f, True, "joined", nev
-            if self.expensive:
+            if self.expensive and self.held is None:
                 if df_ < _NEWTON_SWITCH and f < newton_after:
                     phi2, f2, H, nn, status = self.newton_phase(theta, f, gt)
                     nev += nn
@@ -510,7 +513,7 @@ class _Problem:
                         f, gt, S = self.nll_grad_theta(theta, scores=True)
                         nev += 1
                         J = self.to_natural(phi)[1]
-                        g, S = J.T @ gt, S @ J
+                        g, S = self._in_phi(gt, S, J)
             # Quadrature noise (relative 1e-7 per trial in the full DDM) sets a floor on what a
             # decrease can show: stop after three steps that gain less than that.
             # A variability parameter sliding to 0 (where its effect is quadratic) moves the
@@ -529,6 +532,15 @@ class _Problem:
                     self.last_hessian = scores_theta.T @ scores_theta
                 break
         return phi, f, ok, msg, nev
+
+    def _in_phi(self, gt, S, J):
+        """Gradient and per-trial scores in the optimiser's coordinates; a held slot
+        (:attr:`held`, for profile likelihoods) gets none, so no step moves it."""
+        g, S = J.T @ gt, S @ J
+        if self.held is not None:
+            g[self.held] = 0.0
+            S[:, self.held] = 0.0
+        return g, S
 
     def near_zero(self, theta):
         """Mask of the sz and sv slots whose value is within 1 % of the bottom of their range
@@ -869,6 +881,129 @@ def _covariance(prob, theta, H, messages):
     return cov
 
 
+class _Profile:
+    """Profile likelihood of one parameter slot of a fitted problem: the smallest negative
+    log-likelihood with that slot held at a value and every other parameter re-estimated.
+
+    A parameter shared by all trials (``a``, ``sz``, ``p_outlier`` ...) is held by refitting
+    with it fixed, exactly as ``fit(..., fixed={name: value})`` would; a condition's slot
+    (``v[easy]``, ``v:coherence``) by a search that leaves that slot where it is. Each value
+    is searched from two starts, the solution at the nearest value already profiled and the
+    estimate, and the better end kept.
+    """
+
+    def __init__(self, prob, theta_hat, nll_hat, j):
+        from sdekit.ddm._optimize import FIT_TOL
+
+        self.prob, self.j, self.nll_hat = prob, j, float(nll_hat)
+        self.name, self.base = prob.names[j], prob.base[j]
+        self.tol = FIT_TOL
+        self.hat = np.array(theta_hat, float)
+        self.points = {float(theta_hat[j]): (float(nll_hat), self.hat.copy())}
+        self.evaluations = 0
+
+    def domain(self, theta_hat):
+        """(low, high) of the held value, each with whether the edge itself may be evaluated
+        (closed at 0 for the variabilities and t0)."""
+        j, b, prob = self.j, self.base, self.prob
+        if b in ("sv", "st"):
+            return (0.0, True), (math.inf, False)
+        if b == "sz":
+            return (0.0, True), (1.0, False)
+        if b == "t0":
+            return (0.0, True), (prob.hi[j], False)
+        if b == "a":
+            return (0.0, False), (math.inf, False)
+        if b == "z":
+            return (prob.lo_nat[j], False), (prob.hi[j], False)
+        if b == "p_outlier":
+            return (0.0, True), (1.0, False)
+        return (-math.inf, False), (math.inf, False)
+
+    def nll(self, value):
+        """Profile negative log-likelihood at ``value``; ``inf`` where no parameters fit."""
+        value = float(value)
+        if value in self.points:
+            return self.points[value][0]
+        # Two starts: the solution at the nearest value profiled (continuation) and the
+        # estimate itself. Along a ridge (sz against t0 in the full DDM) either can stop short.
+        near = min(self.points, key=lambda x: abs(x - value))
+        best = (math.inf, None)
+        for origin in {near, float(self.hat[self.j])}:
+            start = self.points[origin][1].copy()
+            start[self.j] = value
+            best = min(best, self._search(value, start), key=lambda r: r[0])
+        self.points[value] = best if best[1] is not None else (math.inf, self.hat.copy())
+        return self.points[value][0]
+
+    def _search(self, value, start):
+        self.evaluations += 1
+        prob, j = self.prob, self.j
+        if self.name == self.base and self.base != "p_outlier":
+            spec = dict(prob.pl.spec)
+            spec["free"] = [n for n in spec["free"] if n != self.base]
+            spec["fixed"] = dict(spec["fixed"], **{self.base: value})
+            sub = _Problem(_replace(prob.pl, spec=spec))
+            rest = np.delete(start, j)
+        elif self.base == "p_outlier":
+            spec = dict(prob.pl.spec, p_outlier=value if value > 0 else None)
+            sub = _Problem(_replace(prob.pl, spec=spec))
+            rest = np.delete(start, j)
+        else:
+            import copy
+
+            sub = copy.copy(prob)
+            sub.held, sub.best, sub.last_hessian = j, None, None
+            rest = start
+        sub.tol = self.tol
+        if sub.k == 0:
+            f = sub.nll_grad_theta(np.empty(0))[0]
+            theta = start
+        else:
+            phi = sub.to_phi(rest)  # clipped into the (possibly narrower) box
+            f, ok = math.inf, False
+            if np.isfinite(sub.nll_grad_theta(sub.to_natural(phi)[0])[0]):
+                phi, f, ok, _msg, _nev = sub.levenberg_marquardt(phi)
+            theta = sub.to_natural(phi)[0]
+            if sub is not prob and sub.k < prob.k:
+                theta = np.insert(theta, j, value)
+        return (float(f) if math.isfinite(f) else math.inf), theta
+
+    def bound(self, direction, target, theta_hat, se):
+        """The value on one side of the estimate where the profile rises by ``target`` nats;
+        the edge of the parameter's range if it never does, NaN if the search fails."""
+        from scipy.optimize import brentq
+
+        est = float(theta_hat[self.j])
+        (lo, lo_closed), (hi, hi_closed) = self.domain(theta_hat)
+        edge, closed = (hi, hi_closed) if direction > 0 else (lo, lo_closed)
+        step = se if math.isfinite(se) and se > 0 else 0.1 * max(abs(est), 0.1)
+        rise = lambda x: min(self.nll(x) - self.nll_hat - target, 1e6)  # noqa: E731
+        prev = est
+        for k in range(1, 40):
+            x = est + direction * step * (k if k <= 4 else 4 * 2 ** (k - 4))
+            at_edge = (x >= edge) if direction > 0 else (x <= edge)
+            if at_edge:
+                if not math.isfinite(edge):
+                    return math.nan
+                # just inside an open edge (where the likelihood usually vanishes)
+                x = edge if closed else edge - direction * 1e-6 * max(abs(edge - est), 1e-3)
+            r = rise(x)
+            if r >= 0:
+                return brentq(rise, min(prev, x), max(prev, x),
+                              xtol=1e-4 * step, rtol=1e-10, maxiter=60)
+            if at_edge:
+                return edge
+            prev = x
+        return math.nan
+
+
+def _replace(pl, **changes):
+    from dataclasses import replace
+
+    return replace(pl, **changes)
+
+
 def _fit_unit(pl: _Payload):
     """Fit one unit; plain data in, a :class:`DDMResults` out (runs in worker processes)."""
     from scipy.optimize import minimize
@@ -1009,13 +1144,77 @@ class DDMResults:
         """Covariance of the estimates (inverse observed information), a DataFrame."""
         return self._cov.copy()
 
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals, a DataFrame with columns ``lower`` and ``upper``."""
-        from scipy.stats import norm
+    def conf_int(self, alpha=0.05, cols=None, method="wald"):
+        """Confidence intervals, a DataFrame with columns ``lower`` and ``upper``.
 
-        q = norm.ppf(1 - alpha / 2)
-        return pd.DataFrame({"lower": self.params - q * self.bse,
-                             "upper": self.params + q * self.bse})
+        Parameters
+        ----------
+        alpha : float
+            1 - confidence level (0.05: 95 % intervals).
+        cols : list of str, optional
+            Parameters to give intervals for (default all).
+        method : {"wald", "profile"}
+            ``"wald"``: estimate +/- z SE from the observed information (instant).
+            ``"profile"``: profile-likelihood intervals, the values at which the log-likelihood
+            maximised over the other parameters falls ``chi2(1).ppf(1 - alpha) / 2`` below its
+            maximum. They follow the likelihood where it is far from quadratic (``sz``,
+            ``st``, ``t0`` in the full DDM, any parameter near the edge of its range) and stop
+            at that edge (e.g. a lower bound of exactly 0 for ``sz``); each bound costs about
+            ten refits.
+        """
+        names = list(self.params.index) if cols is None else [cols] if isinstance(
+            cols, str) else list(cols)
+        unknown = [n for n in names if n not in self.params.index]
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; estimated: "
+                             f"{', '.join(self.params.index)}")
+        if method == "wald":
+            from scipy.stats import norm
+
+            q = norm.ppf(1 - alpha / 2)
+            p, se = self.params[names], self.bse[names]
+            return pd.DataFrame({"lower": p - q * se, "upper": p + q * se})
+        if method != "profile":
+            raise ValueError(f"method must be 'wald' or 'profile', got {method!r}")
+        rows = {n: self._profile_interval(n, alpha) for n in names}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+
+    def _profiler(self, name):
+        if self.method != "mle":
+            raise ValueError("profile likelihoods need a maximum-likelihood fit "
+                             "(method='mle')")
+        if not hasattr(self._prob, "pl"):
+            raise NotImplementedError("profile-likelihood intervals are available for the "
+                                      "simple and full DDM; for other models refit with the "
+                                      "parameter in fixed= at several values")
+        cache = self.__dict__.setdefault("_profiles", {})
+        if name not in cache:
+            j = list(self.params.index).index(name)
+            cache[name] = _Profile(self._prob, self.params.to_numpy(), -self.llf, j)
+        return cache[name]
+
+    def _profile_interval(self, name, alpha):
+        from scipy.stats import chi2
+
+        prof = self._profiler(name)
+        target = 0.5 * float(chi2.ppf(1 - alpha, 1))
+        theta, se = self.params.to_numpy(), float(self.bse[name])
+        return (prof.bound(-1, target, theta, se), prof.bound(+1, target, theta, se))
+
+    def profile(self, name, values):
+        """Profile log-likelihood of one parameter: the log-likelihood maximised over the
+        other parameters with ``name`` held at each of ``values``.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by the held value; ``-inf`` where no parameters explain the data (e.g.
+            ``t0`` above the fastest RT).
+        """
+        prof = self._profiler(name)
+        vals = np.asarray(values, dtype=float).ravel()
+        return pd.Series([-prof.nll(v) for v in vals], index=pd.Index(vals, name=name),
+                         name="profile llf")
 
     def to_frame(self, alpha=0.05):
         """One row per parameter: ``parameter, estimate, se, ci_low, ci_high``."""
