@@ -7,7 +7,8 @@ Two settings, each over many simulated data sets with fixed seeds:
 * ``lca``: two leaky competing accumulators (Usher & McClelland 2001, linear form), fitted through
   the simulated likelihood (``ddm.SimulationModel``).
 
-For each free parameter the table gives the mean estimate, bias, RMSE, the mean standard error,
+For each free parameter the table gives the mean estimate, bias, RMSE, the spread of the
+estimates and the mean standard error (which should agree),
 the coverage of the 95 % Wald interval, and how many fits converged; with the mean fit time.
 
 Run::
@@ -81,7 +82,8 @@ def summarise(rows):
         inside = (np.abs(err) <= 1.96 * g.se) & np.isfinite(g.se)
         out.append({"parameter": name, "truth": g.truth.iloc[0],
                     "mean estimate": g.estimate.mean(), "bias": err.mean(),
-                    "RMSE": float(np.sqrt(np.mean(err ** 2))), "mean SE": g.se.mean(),
+                    "RMSE": float(np.sqrt(np.mean(err ** 2))),
+                    "spread (sd)": float(g.estimate.std()), "mean SE": g.se.mean(),
                     "coverage 95%": inside.mean(), "converged": f"{g.converged.sum()}/{len(g)}"})
     return pd.DataFrame(out), float(frame.groupby("dataset").seconds.first().mean())
 

@@ -78,6 +78,11 @@ def _silverman(samples):
 class SimulationModel:
     """A decision model simulated on the engine, with a kernel-density likelihood.
 
+    Standard errors of its fits come from a finite-difference Hessian (:attr:`hessian_step`)
+    that also sees the likelihood's Monte Carlo ripples: sound where the model is well
+    identified, far too small along a poorly identified direction (the linear LCA with leak and
+    inhibition both free; see ``docs/recovery-generalized.md``).
+
     Parameters
     ----------
     sde : sdekit.sde.SDE
