@@ -34,7 +34,11 @@ Run with sdekit, diffusers and torchsde installed in one environment (never as s
 dependencies), e.g. a virtual environment with ``pip install torch==2.13.0`` then
 ``pip install -e . diffusers torchsde``:
 
-    python benchmarks/bench_score.py [--n 10000] [--timing-n 100000] [--parts accuracy ve timing]
+    python benchmarks/bench_score.py [--n 10000] [--timing-n 100000]
+        [--parts accuracy ve timing network]
+
+``network``: reverse-SDE sampling with a trained score network (an MLP on two moons) on sdekit's
+torch backend against torchsde's Euler loop with the same network and prior draws.
 """
 
 from __future__ import annotations
@@ -259,12 +263,74 @@ def timing(n, steps=50, seed=0):
         print(f"{name:<30}{value:10.4f}  ({value / base:5.1f}x sdekit numba)")
 
 
+def _run_torchsde_network(sde, score, x_init, steps):
+    """torchsde's Euler reverse-SDE with a network score (the same Score object sdekit uses)."""
+    import torchsde
+
+    q = torch.as_tensor(score.params[None, :])
+    f_py, g_py = sde.drift.py_func, sde.diffusion.py_func
+    p = torch.as_tensor(sde.params)[:, None, None]
+    t_end = sde.t_end
+
+    class Reverse(torch.nn.Module):
+        noise_type = "diagonal"
+        sde_type = "ito"
+
+        def f(self, s, y):
+            t = t_end - float(s)
+            g = g_py(t, y, p)
+            return -f_py(t, y, p) + g * g * score.torch(t, y, q)
+
+        def g(self, s, y):
+            return g_py(t_end - float(s), y, p)
+
+    ts = torch.tensor([0.0, sde.t_end - sde.t_eps], dtype=torch.float64)
+    with torch.no_grad():
+        out = torchsde.sdeint(Reverse(), torch.as_tensor(x_init), ts, method="euler",
+                              dt=float(ts[1]) / steps)
+    return out[-1].numpy()
+
+
+def network_timing(n, steps=100, seed=0):
+    """Reverse-SDE sampling with a trained score network (an MLP on two moons): sdekit's torch
+    backend against torchsde's Euler loop, the same network and prior draws."""
+    from sdekit import score as sk
+
+    model = sk.ScoreModel(sk.VPSDE(), hidden=128, depth=3).fit(
+        sk.make_toy("two_moons", 2000, seed=seed), steps=200, seed=seed, progress=False)
+    s = model.score()
+    sde = model.sde
+    x_init = sde.prior_sample(n, 2, seed=seed)
+    sample(sde, s, 100, method="reverse_sde", steps=2, seed=seed, backend="torch")  # warm up
+    t0 = time.perf_counter()
+    sample(sde, s, n, method="reverse_sde", steps=steps, seed=seed, x_init=x_init,
+           backend="torch")
+    ours = (time.perf_counter() - t0) / steps
+    _run_torchsde_network(sde, s, x_init[:100], 2)
+    t0 = time.perf_counter()
+    _run_torchsde_network(sde, s, x_init, steps)
+    theirs = (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        xt = torch.as_tensor(x_init)
+        q = torch.as_tensor(s.params[None, :])
+        for _ in range(steps):
+            s.torch(0.5, xt, q)
+    net = (time.perf_counter() - t0) / steps
+    print(f"\nseconds per step, {n} samples, score network (MLP 128x3, {steps} steps)")
+    print(f"{'network forward pass alone':<30}{net:10.5f}")
+    print(f"{'sdekit reverse_sde (torch)':<30}{ours:10.5f}  (1.0x)")
+    print(f"{'torchsde euler':<30}{theirs:10.5f}  ({theirs / ours:4.1f}x sdekit)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="samples for the accuracy table")
     parser.add_argument("--timing-n", type=int, default=100_000, help="samples for the timing")
-    parser.add_argument("--parts", nargs="+", choices=("accuracy", "ve", "timing"),
-                        default=("accuracy", "ve", "timing"), help="what to run")
+    parser.add_argument("--parts", nargs="+", choices=("accuracy", "ve", "timing", "network"),
+                        default=("accuracy", "ve", "timing", "network"), help="what to run")
+    parser.add_argument("--network-n", type=int, default=10_000,
+                        help="samples for the score-network timing")
     args = parser.parse_args()
     if "accuracy" in args.parts:
         accuracy(args.n)
@@ -272,6 +338,8 @@ def main():
         ve_pc(args.n)
     if "timing" in args.parts:
         timing(args.timing_n)
+    if "network" in args.parts:
+        network_timing(args.network_n)
 
 
 if __name__ == "__main__":
