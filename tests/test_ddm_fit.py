@@ -442,3 +442,7 @@ def test_profile_interval_errors_name_the_problem():
     qmp = fit(data, method="qmp", progress=False)
     with pytest.raises(ValueError, match="maximum-likelihood"):
         qmp.conf_int(method="profile")
+    # the full DDM's held refits are not reliable yet: refused, not silently rough
+    full = fit(data, model="full", fixed={"sz": 0.0, "st": 0.0}, progress=False)
+    with pytest.raises(NotImplementedError, match="full DDM"):
+        full.conf_int(method="profile", cols="sv")

@@ -1185,8 +1185,16 @@ class DDMResults:
                              "(method='mle')")
         if not hasattr(self._prob, "pl"):
             raise NotImplementedError("profile-likelihood intervals are available for the "
-                                      "simple and full DDM; for other models refit with the "
-                                      "parameter in fixed= at several values")
+                                      "DDM without sv, sz and st; for other models refit with "
+                                      "the parameter in fixed= at several values")
+        if self._prob.expensive:
+            # Refits of the full DDM with sz held near the top of its range do not converge
+            # reliably yet: the profile they trace is rough, and so would be its intervals.
+            raise NotImplementedError("profile-likelihood intervals are not yet available for "
+                                      "the full DDM (sv, sz or st estimated): its refits with "
+                                      "a parameter held do not converge reliably enough; refit "
+                                      "with the parameter in fixed= at several values and "
+                                      "compare log-likelihoods")
         cache = self.__dict__.setdefault("_profiles", {})
         if name not in cache:
             j = list(self.params.index).index(name)
