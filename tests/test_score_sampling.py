@@ -227,3 +227,29 @@ def test_sde_must_be_a_forward_sde():
 
     with pytest.raises(TypeError, match="forward SDE"):
         sample(sk.OrnsteinUhlenbeck(), TARGETS[2][0].score(VPSDE()), 10, steps=5)
+
+
+def test_denoise_moves_samples_to_the_posterior_mean():
+    # Stopping the VP SDE at t_eps = 0.1 leaves noise of variance about 0.1 in the samples;
+    # Tweedie's step maps p_{t_eps} = N(a m, a^2 C + s^2 I) linearly to the law of the
+    # posterior mean, N(m, a^2 C (a^2 C + s^2 I)^-1 C), exactly.
+    sde = VPSDE(t_eps=0.1)
+    gm, n = TARGETS[2]
+    alpha, sigma = sde.marginal(np.array([sde.t_eps]))
+    a, s2 = alpha[0], sigma[0] ** 2
+    score = gm.score(sde)
+    x = sample(sde, score, n, method="probability_flow", steps=200, seed=5)
+    y = sample(sde, score, n, method="probability_flow", steps=200, seed=5, denoise=True)
+    # the same path, then the step itself
+    np.testing.assert_allclose(y, (x + s2 * score(sde.t_eps, x)) / a, rtol=0, atol=1e-12)
+    target_cov = a * a * COV2 @ np.linalg.solve(a * a * COV2 + s2 * np.eye(2), COV2)
+    err = w2_to_gaussian(y, MEAN2, target_cov) ** 2
+    floor_mean, floor_sd = w2_floor(target_cov, n)
+    undenoised = w2_to_gaussian(x, MEAN2, target_cov) ** 2
+    print(f"\ndenoised W2^2 {err:.2e} (floor {floor_mean:.2e} +- {floor_sd:.2e}); "
+          f"not denoised {undenoised:.2e}")
+    assert err < floor_mean + 5 * floor_sd
+    assert undenoised > floor_mean + 20 * floor_sd  # the step matters at this t_eps
+    assert n_score_evals("pc", 50, denoise=True) == 101
+    with pytest.raises(TypeError, match="denoise"):
+        sample(sde, score, 10, steps=5, denoise="yes")

@@ -18,8 +18,9 @@ dpm_solver         DPM-Solver++(2M): second-order multistep exponential 1
 ================== ==================================================== ====================
 
 All methods integrate from ``sde.t_end`` down to ``sde.t_eps`` over the same grid of forward
-times (:func:`time_grid`), start from the prior (or ``x_init``) and return the states at t_eps
-without a final denoising step, so their outputs approximate the same law p_{t_eps}. DDPM, DDIM
+times (:func:`time_grid`), start from the prior (or ``x_init``) and return the states at t_eps,
+so their outputs approximate the same law p_{t_eps}; ``denoise=True`` adds the final denoising
+step of Song et al.'s samplers (one more score evaluation). DDPM, DDIM
 and DPM-Solver are written for any forward SDE with Gaussian transitions X_t | X_s ~ N(a X_s, v I)
 (VP, sub-VP and VE alike): for the VP SDE on the grid t_i = i/N they are the samplers of the
 discrete DDPM chain.
@@ -89,15 +90,16 @@ def time_grid(sde, steps, spacing="time"):
     return t
 
 
-def n_score_evals(method, steps, corrector_steps=1):
+def n_score_evals(method, steps, corrector_steps=1, denoise=False):
     """Number of score evaluations per sample that ``sample`` spends."""
     method = _ALIASES.get(method, method)
+    extra = 1 if denoise else 0
     if method == "probability_flow":
-        return 2 * steps
+        return 2 * steps + extra
     if method == "pc":
-        return steps * (1 + corrector_steps)
+        return steps * (1 + corrector_steps) + extra
     if method in METHODS:
-        return steps
+        return steps + extra
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
@@ -228,7 +230,7 @@ def _dpm_solver_2m(sde, arr, x, grid):
 # -- the one entry point ---------------------------------------------------------------------------
 def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="numba",
            spacing=None, x_init=None, snr=0.16, corrector_steps=1, predictor="euler_maruyama",
-           eta=0.0, device=None):
+           eta=0.0, device=None, denoise=False):
     """Draw ``n`` samples by integrating from the prior at ``sde.t_end`` down to ``sde.t_eps``.
 
     Parameters
@@ -267,11 +269,17 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         DDIM noise level (0: deterministic, 1: as DDPM).
     device : str, optional
         torch device for ``backend="torch"``.
+    denoise : bool
+        After the last step, move each sample to its posterior mean given the state at t_eps
+        (Tweedie's formula, ``(x + sigma^2 score(t_eps, x)) / alpha``), as Song et al.'s
+        samplers and diffusers' pipelines end: it removes the noise of standard deviation
+        ``sigma(t_eps)`` that the samples at t_eps still carry, so they approximate the data
+        rather than p_{t_eps}. One more score evaluation.
 
     Returns
     -------
     ndarray, shape (n, dim)
-        Samples at time ``sde.t_eps``.
+        Samples at time ``sde.t_eps`` (denoised with ``denoise=True``).
     """
     if not isinstance(sde, DiffusionSDE):
         raise TypeError(f"sde must be a forward SDE of sdekit.score (VPSDE, VESDE, SubVPSDE), "
@@ -293,6 +301,8 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
     if predictor not in ("euler_maruyama", "reverse_diffusion"):
         raise ValueError(
             f"predictor must be 'euler_maruyama' or 'reverse_diffusion', got {predictor!r}")
+    if not isinstance(denoise, (bool, np.bool_)):
+        raise TypeError(f"denoise must be True or False, got {denoise!r}")
     if not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
         raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
     grid = time_grid(sde, steps, spacing or ("logsnr" if name == "dpm_solver" else "time"))
@@ -308,8 +318,9 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         if not np.all(np.isfinite(x)):
             raise ValueError("x_init must be finite")
     if name in ("reverse_sde", "probability_flow"):
-        return _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
-                       backend=backend, device=device)
+        x = _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
+                    backend=backend, device=device)
+        return _denoised(sde, score, x, backend, device) if denoise else x
     arr = _Arrays(backend, device, score,
                   Streams(subseed(seed, _NOISE_TAG), n, parallel=backend != "torch"))
     x = arr.asarray(x)
@@ -322,4 +333,19 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         x = _ddpm_ddim(sde, arr, x, grid, eta=float(eta))
     else:
         x = _dpm_solver_2m(sde, arr, x, grid)
-    return arr.numpy(x)
+    x = arr.numpy(x)
+    return _denoised(sde, score, x, backend, device) if denoise else x
+
+
+def _denoised(sde, score, x, backend, device):
+    """Tweedie's posterior mean E[X_0 | X_t = x] at t = t_eps."""
+    alpha, sigma = sde.marginal(np.array([sde.t_eps]))
+    if backend == "torch" and score.torch is not None:
+        import torch
+
+        with torch.no_grad():
+            grad = score.torch_eval(sde.t_eps, torch.as_tensor(x, device=device))
+        grad = grad.cpu().numpy()
+    else:
+        grad = score(sde.t_eps, x)
+    return (x + sigma[0] ** 2 * grad) / alpha[0]
