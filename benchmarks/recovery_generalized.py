@@ -5,7 +5,8 @@ Two settings, each over many simulated data sets with fixed seeds:
 * ``collapse``: a DDM with Weibull-collapsing bounds (Hawkins et al. 2015), fitted through its
   Fokker–Planck likelihood (``ddm.DecisionModel``);
 * ``lca``: two leaky competing accumulators (Usher & McClelland 2001, linear form), fitted through
-  the simulated likelihood (``ddm.SimulationModel``).
+  the simulated likelihood (``ddm.SimulationModel``); ``lca-leak-fixed``: the same with the leak
+  held at its true value.
 
 For each free parameter the table gives the mean estimate, bias, RMSE, the spread of the
 estimates and the mean standard error (which should agree),
@@ -42,6 +43,12 @@ SETTINGS = {
         "truth": dict(v0=1.0, v1=2.0, leak=1.0, inhibition=0.5, a=1.0, t0=0.3),
         "fixed": {},
     },
+    # the same LCA with the leak known (held at its true value): leak and inhibition trade off
+    # along a ridge when both are free
+    "lca-leak-fixed": {
+        "truth": dict(v0=1.0, v1=2.0, inhibition=0.5, a=1.0, t0=0.3),
+        "fixed": {"leak": 1.0},
+    },
 }
 
 
@@ -50,7 +57,7 @@ def make_model(setting, n_sim):
 
     if setting == "collapse":
         return ddm.DecisionModel(bound=ddm.Bound.weibull(shape=3.0))
-    return ddm.SimulationModel.lca(n_sim=n_sim)
+    return ddm.SimulationModel.lca(n_sim=n_sim)  # lca, lca-leak-fixed
 
 
 def one(args):
@@ -140,7 +147,8 @@ def main(argv=None):
     wall = time.perf_counter() - start
     table, mean_fit = summarise(rows)
     print(f"### {args.setting}: {args.datasets} data sets of {args.trials} trials"
-          + (f", {args.n_sim} simulated trials per evaluation" if args.setting == "lca" else ""))
+          + (f", {args.n_sim} simulated trials per evaluation" if args.setting.startswith("lca")
+             else ""))
     print()
     print(markdown(table))
     print()

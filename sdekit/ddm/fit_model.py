@@ -297,6 +297,108 @@ class _ModelProblem:
         """Finite-difference Hessian of the negative log-likelihood in natural parameters."""
         return self.local_quadratic(theta)[2]
 
+    def _directional_curvature(self, theta, f0, u, room, design, rise, doublings):
+        """Curvature of the negative log-likelihood along ``u`` (per unit step squared) from a
+        five-point parabola whose step doubles until its rise stands clear of its residual
+        ripple; ``(curvature, True)``, or ``(nan, False)`` where it never does."""
+        scale = 1.0
+        for _ in range(doublings + 1):
+            if np.any(2.0 * scale * np.abs(u) > 0.5 * np.maximum(room, 0.0)):
+                break  # the stencil would leave the parameters' domain
+            values = [self.nll_theta(theta + kk * scale * u) for kk in (-2.0, -1.0, 1.0, 2.0)]
+            y = np.array([values[0], values[1], f0, values[2], values[3]])
+            coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+            resid = y - design @ coef
+            ripple = math.sqrt(float(resid @ resid) / 2.0)
+            if coef[2] > 0 and 4.0 * coef[2] >= rise * ripple:
+                return 2.0 * coef[2] / scale ** 2, True
+            scale *= 2.0
+        return math.nan, False
+
+    def simulated_quadratic(self, theta, rise=10.0, doublings=6):
+        """Value, gradient and Hessian of a simulated negative log-likelihood, each axis's step
+        widened until the likelihood's rise across it stands clear of the Monte Carlo ripples.
+
+        Along axis j the likelihood is evaluated at ``theta + k h_j e_j``, k = -2 ... 2; a
+        parabola fitted to the five values gives the curvature, and its residuals the ripple
+        amplitude. While the parabola's rise at k = +-2 is under ``rise`` times that amplitude,
+        ``h_j`` doubles (as long as the stencil fits in the parameter's domain). The same test
+        is then applied to every eigen-direction of the Hessian scaled by the steps, which
+        catches ridges along combinations of parameters.
+
+        Returns
+        -------
+        f0, g, H : float, ndarray (k,), ndarray (k, k)
+        unidentified : ndarray of bool, shape (k,)
+            Parameters whose axis, or a flat direction they take part in, never rose clear of
+            the ripples: their standard errors cannot be estimated.
+        """
+        k = self.k
+        rel = getattr(self.model, "hessian_step", 1e-3)
+        f0 = self.nll_theta(theta)
+        h = np.array([rel * max(abs(x), 0.1) for x in theta])
+        room = np.array([min(theta[j] - self.decl[j].low, self.upper_nat[j] - theta[j])
+                         for j in range(k)])
+        ks = np.array([-2.0, -1.0, 1.0, 2.0])
+        design = np.column_stack([np.ones(5), np.arange(-2.0, 3.0), np.arange(-2.0, 3.0) ** 2])
+        g = np.empty(k)
+        H = np.empty((k, k))
+        ripple = np.zeros(k)
+        flat = np.zeros(k, bool)
+        for j in range(k):
+            h[j] = min(h[j], 0.25 * room[j]) if room[j] > 0 else h[j]
+            for attempt in range(doublings + 1):
+                values = []
+                for kk in ks:
+                    t = theta.copy()
+                    t[j] += kk * h[j]
+                    values.append(self.nll_theta(t))
+                y = np.array([values[0], values[1], f0, values[2], values[3]])
+                coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+                resid = y - design @ coef
+                ripple[j] = math.sqrt(float(resid @ resid) / 2.0)
+                clear = 4.0 * coef[2] >= rise * ripple[j] and coef[2] > 0
+                if clear or attempt == doublings or 2.0 * h[j] > 0.25 * room[j]:
+                    break
+                h[j] *= 2.0
+            flat[j] = not clear
+            g[j] = coef[1] / h[j]
+            H[j, j] = 2.0 * coef[2] / h[j] ** 2
+        for i in range(k):
+            for j in range(i + 1, k):
+                def f(di, dj, i=i, j=j):
+                    t = theta.copy()
+                    t[i] += di * h[i]
+                    t[j] += dj * h[j]
+                    return self.nll_theta(t)
+
+                H[i, j] = H[j, i] = (f(1, 1) - f(1, -1) - f(-1, 1) + f(-1, -1)) / (
+                    4 * h[i] * h[j])
+        # Ridges: along a combination of parameters the rise across the axis steps can be
+        # lost in the ripples although every axis alone stands clear. Each such eigen-direction
+        # of the step-scaled Hessian gets its own widening stencil; its curvature replaces the
+        # eigenvalue, or, if it never rises clear, the parameters with weight in it are flagged.
+        if np.all(np.isfinite(H)):
+            scaled = H * np.outer(h, h)
+            eig, vec = np.linalg.eigh(scaled)
+            noise = float(np.max(ripple))
+            changed = False
+            for m in range(k):
+                if 2.0 * eig[m] >= rise * noise:
+                    continue
+                u = vec[:, m] * h  # one unit along the direction, in parameters
+                lam, ok = self._directional_curvature(theta, f0, u, room, design, rise,
+                                                      doublings)
+                if ok:
+                    eig[m] = lam
+                    changed = True
+                else:
+                    flat |= np.abs(vec[:, m]) > 0.3
+            if changed:
+                scaled = (vec * eig) @ vec.T
+                H = scaled / np.outer(h, h)
+        return f0, g, H, flat
+
     # -- what DDMResults reads ------------------------------------------------------------------
     def cells(self):
         return list(zip(self.cell_labels, self.cell_index, strict=True))
@@ -425,19 +527,29 @@ def _fit_model_unit(pl):
         if len(best) >= 2 and abs(best[0] - best[1]) * prob.n < 1e-2:
             break
     r = min(runs, key=lambda q: q.fun if np.isfinite(q.fun) else np.inf)
+    unidentified = np.zeros(prob.k, bool)
     if simulated:
         theta = prob.to_natural(r.x)
-        nll, _, H = prob.local_quadratic(theta)
+        nll, _, H, unidentified = prob.simulated_quadratic(theta)
         converged = math.isfinite(nll) and bool(r.success)
         messages = [] if converged else [f"optimiser stopped without converging ({r.message})"]
+        if unidentified.any():
+            names = ", ".join(n for n, u in zip(prob.names, unidentified, strict=True) if u)
+            messages.append(f"{names}: the simulated likelihood is flat within its Monte Carlo "
+                            "ripples along these parameters (not identified by these data, or "
+                            "trading off against each other): their standard errors are NaN "
+                            "and the others' are conditional on them; fix one of them or raise "
+                            "n_sim")
     else:
         theta, nll, H, converged, messages = _refine(prob, r, box, target, coarse)
     cov = np.full((prob.k, prob.k), np.nan)
-    if np.all(np.isfinite(H)):
+    keep = ~unidentified
+    if keep.any() and np.all(np.isfinite(H)):
+        sub = H[np.ix_(keep, keep)]
         try:
-            eig = np.linalg.eigvalsh(H)
+            eig = np.linalg.eigvalsh(sub)
             if eig.min() > 1e-10 * max(eig.max(), 1.0):
-                cov = np.linalg.inv(H)
+                cov[np.ix_(keep, keep)] = np.linalg.inv(sub)
             else:
                 messages.append("observed information not positive definite (a parameter at "
                                 "its bound or not identified): standard errors set to NaN")

@@ -78,10 +78,11 @@ def _silverman(samples):
 class SimulationModel:
     """A decision model simulated on the engine, with a kernel-density likelihood.
 
-    Standard errors of its fits come from a finite-difference Hessian (:attr:`hessian_step`)
-    that also sees the likelihood's Monte Carlo ripples: sound where the model is well
-    identified, far too small along a poorly identified direction (the linear LCA with leak and
-    inhibition both free; see ``docs/recovery-generalized.md``).
+    Standard errors of its fits come from a finite-difference Hessian whose stencil widens, axis
+    by axis and along weak combinations of parameters, until the likelihood's rise across it
+    stands ten times clear of its Monte Carlo ripples; parameters along which it never does are
+    reported as not identified (standard error NaN, with a message). On the race model they
+    come out 0.7 to 0.8 times those of the exact likelihood (see ``docs/models.md``).
 
     Parameters
     ----------
@@ -114,8 +115,8 @@ class SimulationModel:
     conditions = ()
     #: Fitted by a simplex search (see sdekit.ddm.fit_model).
     optimizer = "nelder-mead"
-    #: Relative step of the finite-difference Hessian (standard errors): wide enough to average
-    #: over the small jumps a simulated likelihood makes when a simulated trial's
+    #: Relative starting step of the finite-difference Hessian (standard errors), widened where
+    #: the likelihood's rise is lost in the small jumps it makes when a simulated trial's
     #: boundary-crossing test changes outcome.
     hessian_step = 0.03
 
