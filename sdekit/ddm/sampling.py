@@ -127,44 +127,93 @@ def _draw_trial(state, v, a, z, t0, sv, sz, st):
 
 
 # Quantile tables for shared parameters: x = log T on a uniform grid of s = logit(u), with the
-# slope dx/ds, for cubic Hermite interpolation. The interpolated value only starts the Newton
-# iteration, which still solves the CDF equation to the same tolerance.
-_TAB_N = 2049
+# slope dx/ds, for cubic Hermite interpolation. Every interval's interpolant is checked at its
+# midpoint (where the Hermite error peaks) against the exact quantile: in intervals within
+# _TAB_TOL the interpolated value is the draw; elsewhere (the far tails, where the density
+# underflows) it only starts Newton steps on the CDF equation.
+_TAB_N = 4097
 _TAB_S = 38.0  # covers every uniform the generator can return (|logit(u)| <= 37.5)
+_TAB_TOL = 1e-10  # largest error of log T accepted from the interpolant alone
 _NEWTON_ACCEPT = 1e-9  # a step this small leaves an error of order its square
+
+
+@nb.njit(cache=True)
+def _logit_node(j):
+    """(u, 1 - u) at table node s_j = -_TAB_S + j h, both to full precision."""
+    s = -_TAB_S + j * (2.0 * _TAB_S / (_TAB_N - 1))
+    if s < 0.0:
+        e = math.exp(s)
+        return e / (1.0 + e), 1.0 / (1.0 + e)
+    e = math.exp(-s)
+    return 1.0 / (1.0 + e), e / (1.0 + e)
+
+
+_TAB_CHUNKS = 16
 
 
 @nb.njit(cache=True, parallel=True)
 def _build_table(response, v, a, w, p, xs, dxs):
+    # chunks of neighbouring nodes in parallel; within a chunk each solve starts from the
+    # previous node's log time, so Newton needs a step or two
+    for c in nb.prange(_TAB_CHUNKS):
+        lo = (c * _TAB_N) // _TAB_CHUNKS
+        hi = ((c + 1) * _TAB_N) // _TAB_CHUNKS
+        for j in range(lo, hi):
+            u, one_minus_u = _logit_node(j)
+            if j == lo:
+                t = _quantile_dec(u, response, v, a, w, p)
+            else:
+                # started on the tangent from the previous node (dx/ds is known there)
+                h = 2.0 * _TAB_S / (_TAB_N - 1)
+                t = _quantile_from(xs[j - 1] + h * dxs[j - 1], u, response, v, a, w, p)
+            xs[j] = math.log(t)
+            dens = math.exp(_logpdf_dec(t, response, v, a, w, 0.0)) * t / p
+            dxs[j] = u * one_minus_u / dens if dens > 0.0 else 0.0
+
+
+@nb.njit(cache=True, parallel=True)
+def _check_table(response, v, a, w, p, xs, dxs, ok):
+    """ok[j] = 1 where the interpolant on interval j is within _TAB_TOL of the exact log
+    quantile at the interval's midpoint (where the Hermite error peaks); the error is the
+    Newton step the CDF equation would take there."""
     h = 2.0 * _TAB_S / (_TAB_N - 1)
-    for j in nb.prange(_TAB_N):
-        s = -_TAB_S + j * h
-        # u and 1 - u both to full precision, so the tails are resolved
+    for j in nb.prange(_TAB_N - 1):
+        s = -_TAB_S + (j + 0.5) * h
         if s < 0.0:
             e = math.exp(s)
             u = e / (1.0 + e)
         else:
             e = math.exp(-s)
             u = 1.0 / (1.0 + e)
-        t = _quantile_dec(u, response, v, a, w, p)
-        xs[j] = math.log(t)
-        dens = math.exp(_logpdf_dec(t, response, v, a, w, 0.0)) * t / p
-        one_minus_u = e / (1.0 + e) if s >= 0.0 else 1.0 / (1.0 + e)
-        dxs[j] = u * one_minus_u / dens if dens > 0.0 else 0.0
+        x = _hermite(xs, dxs, h, j, 0.5)
+        t = math.exp(x)
+        f, sf = _cdf_dec(t, response, v, a, w)
+        res = (1.0 - u) - sf / p if u > 0.5 else f / p - u
+        slope = math.exp(_logpdf_dec(t, response, v, a, w, 0.0) + x) / p  # dF/dx
+        ok[j] = 1 if slope > 0.0 and abs(res) <= _TAB_TOL * slope else 0
 
 
 @nb.njit(cache=True)
-def _quantile_from_table(u, response, v, a, w, p, xs, dxs):
+def _hermite(xs, dxs, h, j, r):
+    r2 = r * r
+    r3 = r2 * r
+    return ((2.0 * r3 - 3.0 * r2 + 1.0) * xs[j] + (r3 - 2.0 * r2 + r) * h * dxs[j]
+            + (-2.0 * r3 + 3.0 * r2) * xs[j + 1] + (r3 - r2) * h * dxs[j + 1])
+
+
+@nb.njit(cache=True)
+def _quantile_from_table(u, response, v, a, w, p, xs, dxs, ok):
     h = 2.0 * _TAB_S / (_TAB_N - 1)
     s = math.log(u) - math.log1p(-u)
     g = (s + _TAB_S) / h
     j = min(max(int(g), 0), _TAB_N - 2)
     r = g - j
-    # cubic Hermite on [j, j + 1], and its slope dx/ds
+    # cubic Hermite on [j, j + 1]
+    x = _hermite(xs, dxs, h, j, r)
+    if ok[j]:
+        return math.exp(x)
+    # its slope dx/ds, for Newton steps
     r2 = r * r
-    r3 = r2 * r
-    x = ((2.0 * r3 - 3.0 * r2 + 1.0) * xs[j] + (r3 - 2.0 * r2 + r) * h * dxs[j]
-         + (-2.0 * r3 + 3.0 * r2) * xs[j + 1] + (r3 - r2) * h * dxs[j + 1])
     dx = ((6.0 * r2 - 6.0 * r) * (xs[j] - xs[j + 1]) / h
           + (3.0 * r2 - 4.0 * r + 1.0) * dxs[j] + (3.0 * r2 - 2.0 * r) * dxs[j + 1])
     # lower-boundary frame for the distribution function
@@ -189,8 +238,8 @@ def _quantile_from_table(u, response, v, a, w, p, xs, dxs):
 
 
 @nb.njit(cache=True, parallel=True)
-def _sample_simple_table(seed, first, v, a, z, t0, xs_u, dxs_u, xs_l, dxs_l, p_up, p_lo,
-                         rt_out, resp_out):
+def _sample_simple_table(seed, first, v, a, z, t0, xs_u, dxs_u, ok_u, xs_l, dxs_l, ok_l, p_up,
+                         p_lo, rt_out, resp_out):
     """Simple DDM with shared parameters: same streams and draw order as `_draw_trial`."""
     for i in nb.prange(rt_out.shape[0]):
         state = seed_state(seed, first + i)
@@ -199,10 +248,10 @@ def _sample_simple_table(seed, first, v, a, z, t0, xs_u, dxs_u, xs_l, dxs_l, p_u
         uu = u_time + 0.5 * 2.0**-53
         if u_resp < p_up:
             resp_out[i] = 1
-            rt_out[i] = t0 + _quantile_from_table(uu, 1, v, a, z, p_up, xs_u, dxs_u)
+            rt_out[i] = t0 + _quantile_from_table(uu, 1, v, a, z, p_up, xs_u, dxs_u, ok_u)
         else:
             resp_out[i] = 0
-            rt_out[i] = t0 + _quantile_from_table(uu, 0, v, a, z, p_lo, xs_l, dxs_l)
+            rt_out[i] = t0 + _quantile_from_table(uu, 0, v, a, z, p_lo, xs_l, dxs_l, ok_l)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -248,16 +297,18 @@ def sample_ddm(n, v, a, z=0.5, t0=0.0, sv=0.0, sz=0.0, st=0.0, seed=None):
     resp = np.empty(n, dtype=np.int64)
     v, a, z, t0, sv, sz, st = (float(p[k]) for k in ("v", "a", "z", "t0", "sv", "sz", "st"))
     if sv == 0.0 and sz == 0.0 and st == 0.0 and n >= 20_000:
-        # shared parameters: tabulated starting points make one Newton step enough
+        # shared parameters: a checked quantile table gives most draws directly
         p_up = float(_prob_boundary(1, v, a, z))
         p_lo = float(_prob_boundary(0, v, a, z))
         tabs = []
         for r, pr in ((1, p_up), (0, p_lo)):
             xs = np.zeros(_TAB_N)
             dxs = np.zeros(_TAB_N)
+            ok = np.zeros(_TAB_N - 1, dtype=np.uint8)
             if pr > 1e-300:
                 _build_table(r, v, a, z, pr, xs, dxs)
-            tabs += [xs, dxs]
+                _check_table(r, v, a, z, pr, xs, dxs, ok)
+            tabs += [xs, dxs, ok]
         _sample_simple_table(s, np.int64(0), v, a, z, t0, *tabs, p_up, p_lo, rt, resp)
         return rt, resp
     _sample_array(s, np.int64(0), v, a, z, t0, sv, sz, st, rt, resp)
