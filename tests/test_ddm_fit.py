@@ -446,3 +446,18 @@ def test_profile_interval_errors_name_the_problem():
     full = fit(data, model="full", fixed={"sz": 0.0, "st": 0.0}, progress=False)
     with pytest.raises(NotImplementedError, match="full DDM"):
         full.conf_int(method="profile", cols="sv")
+
+
+def test_global_search_finds_the_wide_window_maximum_of_the_full_ddm():
+    # 500 trials where the default search stops at a local maximum (sz 0.64, llf -326.033):
+    # sdekit's own coarse profile of sz (fits with sz held at 0, 0.2, ..., 0.9) reaches
+    # -325.913, and the global search must do at least as well, with sz free
+    rt, resp = sample_ddm(500, seed=2, v=1.0, a=1.5, z=0.5, t0=0.3, sv=0.8, sz=0.2, st=0.15)
+    data = pd.DataFrame({"rt": rt, "response": resp})
+    local = fit(data, model="full", progress=False)
+    wide = fit(data, model="full", search="global", progress=False)
+    assert wide.converged
+    assert wide.llf >= -325.9135 and wide.llf > local.llf + 0.1
+    assert wide.params["sz"] > 0.75
+    with pytest.raises(ValueError, match="search must be"):
+        fit(data, search="everywhere", progress=False)
