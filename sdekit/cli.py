@@ -230,7 +230,8 @@ def _fit(args):
         res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
                   method=args.method, starts=args.starts, seed=args.seed,
-                  progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler)
+                  progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler,
+                  search=args.search)
     except (DataError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(res.summary())
@@ -385,6 +386,10 @@ def build_parser():
                       help="maximum likelihood (default) or quantile maximum probability")
     fitp.add_argument("--starts", type=_positive_int, default=4,
                       help="at most this many starting points (default 4)")
+    fitp.add_argument("--search", choices=["local", "global"], default="local",
+                      help="'global' (full DDM): also fit with sz held across its range and "
+                           "search again from the best; finds wide-window maxima the default "
+                           "search can miss, at about ten times the cost")
     fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
     fitp.add_argument("--jobs", type=_positive_int, default=None,
                       help="worker processes for several subjects (default: all cores)")

@@ -312,6 +312,7 @@ CLI_BAD = [
     (["--fix", "q=1"], "unknown parameter"),
     (["--fix", "t0=0.4"], "at or below the non-decision time"),
     (["--model", "full", "--free", "v,a,sv,zz"], "unknown parameter"),
+    (["--model", "bound=linear", "--search", "global"], "applies to the full DDM"),
 ]
 
 
