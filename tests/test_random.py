@@ -78,3 +78,49 @@ def test_streams_continue_each_path_and_skip_inactive_ones():
     np.testing.assert_array_equal(third[~active, 0], full[~active, 2])
     u = rnd.Streams(4, 4, first_path=2).uniforms(3)
     np.testing.assert_array_equal(u, rnd.uniforms(4, 4, 3, first_path=2))
+
+
+_CUDA_STREAMS_SCRIPT = r"""
+import numpy as np
+from sdekit.sde import random as rnd
+from sdekit.sde.backends.numba_cuda import CudaStreams
+full = rnd.normals(4, 6, 5, first_path=3)
+streams = CudaStreams(4, 6, first_path=3)
+first = streams.normals(2).copy_to_host().T
+active = np.array([True, False, True, True, False, True])
+second = streams.normals(3, active=active).copy_to_host().T
+third = streams.normals(1).copy_to_host().T
+assert np.array_equal(first, full[:, :2])
+assert np.array_equal(second[active], full[active, 2:5]) and np.all(second[~active] == 0)
+assert np.array_equal(third[~active, 0], full[~active, 2])
+u = CudaStreams(4, 4, first_path=2).uniforms(3).copy_to_host().T
+assert np.array_equal(u, rnd.uniforms(4, 4, 3, first_path=2))
+print("ok")
+"""
+
+
+def test_gpu_streams_give_the_cpu_draws():
+    """Streams held on the GPU (for torch tensors there) draw exactly the CPU streams' numbers,
+    checked on Numba's CUDA simulator."""
+    import pytest
+
+    pytest.importorskip("numba.cuda")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    out = subprocess.run([sys.executable, "-c", _CUDA_STREAMS_SCRIPT], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
+
+
+def test_torch_streams_give_the_cpu_draws():
+    import pytest
+
+    pytest.importorskip("torch")
+    from sdekit.sde.backends.torch import TorchStreams
+
+    streams = TorchStreams(7, 5, device="cpu")
+    z = streams.normals(3)
+    u = streams.uniforms(2)
+    full = rnd.Streams(7, 5)
+    np.testing.assert_array_equal(z.numpy(), full.normals(3))
+    np.testing.assert_array_equal(u.numpy(), full.uniforms(2))

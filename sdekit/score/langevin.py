@@ -48,7 +48,8 @@ import numpy as np
 
 from ..sde import SDE, solve
 from ..sde._specialize import specialize
-from ..sde.random import Streams, check_seed, next_normal, next_uniform, seed_state
+from ..sde.backends.torch import TorchStreams
+from ..sde.random import check_seed, next_normal, next_uniform, seed_state
 
 __all__ = ["langevin", "LangevinResult", "effective_sample_size", "METHODS"]
 
@@ -254,16 +255,15 @@ def _torch_only(t, x, p, out):  # pragma: no cover - only reached by a misuse
 def _mala_torch(target, x, h, n_steps, burn_in, keep_at, seed, device):
     torch = target.torch
     n, dim = x.shape
-    # serial draws: Numba's parallel workers would spin beside torch's thread pool
-    streams = Streams(seed, n, parallel=False)
+    streams = TorchStreams(seed, n, device=device)
     out = np.empty((n, keep_at.size, dim))
     accepted = torch.zeros(n, dtype=torch.int64, device=device)
     lpx, gx = target.logp_and_grad(x)
     noise_scale = math.sqrt(2.0 * h)
     kept = 0
     for step in range(1, n_steps + 1):
-        z = torch.as_tensor(streams.normals(dim), device=device)
-        u = torch.as_tensor(streams.uniforms(1)[:, 0], device=device)
+        z = streams.normals(dim)
+        u = streams.uniforms(1)[:, 0]
         y = x + h * gx + noise_scale * z
         lpy, gy = target.logp_and_grad(y)
         backward = ((x - y - h * gy) ** 2).sum(1)

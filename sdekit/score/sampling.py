@@ -39,6 +39,7 @@ import numbers
 import numpy as np
 
 from ..sde import solve
+from ..sde.backends.torch import TorchStreams
 from ..sde.random import Streams, check_seed
 from .sdes import DiffusionSDE, subseed
 from .targets import as_score
@@ -126,15 +127,17 @@ def _engine(sde, score, x, grid, *, flow, seed, backend, device):
 class _Arrays:
     """Batched score, noise and norms on NumPy (numba/cuda backends) or torch tensors."""
 
-    def __init__(self, backend, device, score, streams):
+    def __init__(self, backend, device, score, seed, n):
         self.score = score
-        self.streams = streams
         self.torch = None
         if backend == "torch":
             import torch
 
             self.torch = torch
             self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self.streams = TorchStreams(seed, n, device=self.device)
+        else:
+            self.streams = Streams(seed, n)
 
     def asarray(self, x):
         if self.torch is None:
@@ -151,7 +154,7 @@ class _Arrays:
             return self.score.torch_eval(t, x)
 
     def normals(self, dim):
-        return self.asarray(self.streams.normals(dim))
+        return self.streams.normals(dim)
 
     def mean_norm(self, a):
         if self.torch is None:
@@ -321,8 +324,7 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         x = _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
                     backend=backend, device=device)
         return _denoised(sde, score, x, backend, device) if denoise else x
-    arr = _Arrays(backend, device, score,
-                  Streams(subseed(seed, _NOISE_TAG), n, parallel=backend != "torch"))
+    arr = _Arrays(backend, device, score, subseed(seed, _NOISE_TAG), n)
     x = arr.asarray(x)
     if name == "pc":
         x = _pc(sde, arr, x, grid, snr=float(snr), corrector_steps=int(corrector_steps),

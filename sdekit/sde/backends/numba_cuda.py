@@ -18,10 +18,11 @@ import numpy as np
 from numba.core.dispatcher import Dispatcher
 
 from .._specialize import specialize
+from ..random import check_seed, next_normal, next_uniform, seed_state
 from ._kernels import buffer_shapes, build_path_integrator
 from ._nrt import unmanaged_identity
 
-__all__ = ["run", "to_cuda", "available"]
+__all__ = ["run", "to_cuda", "available", "CudaStreams"]
 
 _THREADS_PER_BLOCK = 128
 _retargeted = {}
@@ -136,3 +137,116 @@ def run(problem):
                   for v in problem.kernel_inputs()]
         kernel[blocks, _THREADS_PER_BLOCK](*inputs, states, fpt, hit)
     return states.copy_to_host(), fpt.copy_to_host(), hit.copy_to_host()
+
+
+# -- per-path random streams held on the GPU ---------------------------------------------------
+_draw = None  # bound per specialization: next_normal or next_uniform
+
+
+def _seed_streams_kernel(seed, first_path, states):
+    i = cuda.grid(1)  # noqa: F821 - bound at specialization
+    if i < states.shape[1]:
+        s = seed_state(seed, first_path + i)
+        for k in range(4):
+            states[k, i] = s[k]
+
+
+def _advance_streams_kernel(states, active, out):
+    # out is draw-major, (n_draws, n_paths), so that neighbouring threads write neighbouring
+    # addresses; states are (4, n_paths) for the same reason.
+    i = cuda.grid(1)  # noqa: F821 - bound at specialization
+    if i < states.shape[1]:
+        if active[i]:
+            s = (states[0, i], states[1, i], states[2, i], states[3, i])
+            for j in range(out.shape[0]):
+                s, z = _draw(s)
+                out[j, i] = z
+            for k in range(4):
+                states[k, i] = s[k]
+        else:
+            for j in range(out.shape[0]):
+                out[j, i] = 0.0
+
+
+_stream_kernels = {}
+
+
+def _streams_kernel(name):
+    kernel = _stream_kernels.get(name)
+    if kernel is None:
+        cuda = _cuda()
+        if name == "seed":
+            kernel = specialize(_seed_streams_kernel,
+                                {"cuda": cuda, "seed_state": to_cuda(seed_state)},
+                                target="cuda", kernel=True)
+        else:
+            draw = next_normal if name == "normal" else next_uniform
+            kernel = specialize(_advance_streams_kernel, {"cuda": cuda, "_draw": to_cuda(draw)},
+                                target="cuda", kernel=True)
+        _stream_kernels[name] = kernel
+    return kernel
+
+
+def _launch(kernel, n, *args):
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        # the simulator runs the generator's uint64 arithmetic in NumPy scalars, which warn on
+        # the (intended) wrap-around
+        warnings.simplefilter("ignore", RuntimeWarning)
+        kernel[(n + _THREADS_PER_BLOCK - 1) // _THREADS_PER_BLOCK, _THREADS_PER_BLOCK](*args)
+
+
+class CudaStreams:
+    """The per-path streams of :class:`sdekit.sde.random.Streams`, held and drawn on the GPU.
+
+    Path i's k-th draw is the same number as on the CPU, but nothing crosses the PCIe bus: for
+    loops on GPU tensors (the torch backend, the score samplers) that must consume the draws a
+    compiled kernel would.
+
+    Parameters
+    ----------
+    seed : int
+    n_paths : int
+    first_path : int, optional
+        Index of the first path (for chunks of a larger family).
+
+    Notes
+    -----
+    Draws come back as Numba device arrays of shape ``(n_draws, n_paths)`` (draw-major, the
+    transpose of :class:`~sdekit.sde.random.Streams`' layout), which torch and CuPy take without
+    a copy through ``__cuda_array_interface__``.
+    """
+
+    def __init__(self, seed, n_paths, first_path=0):
+        cuda = _cuda()
+        if not cuda.is_available():
+            raise RuntimeError("CudaStreams found no CUDA device (NUMBA_ENABLE_CUDASIM=1 runs "
+                               "the simulator)")
+        self.seed = check_seed(seed)
+        n = int(n_paths)
+        self.states = cuda.device_array((4, n), dtype=np.uint64)
+        self._all = cuda.to_device(np.ones(n, dtype=np.bool_))
+        _launch(_streams_kernel("seed"), n, np.uint64(self.seed), np.int64(first_path),
+                self.states)
+
+    @property
+    def n_paths(self):
+        return self.states.shape[1]
+
+    def _take(self, name, n_draws, active):
+        cuda = _cuda()
+        out = cuda.device_array((int(n_draws), self.n_paths))
+        if active is None:
+            active = self._all
+        elif isinstance(active, np.ndarray):
+            active = cuda.to_device(np.ascontiguousarray(active, dtype=np.bool_))
+        _launch(_streams_kernel(name), self.n_paths, self.states, active, out)
+        return out
+
+    def normals(self, n_draws=1, active=None):
+        """The next ``n_draws`` standard normals of each path, a device array of shape
+        (n_draws, n_paths). Paths where ``active`` is False draw zeros and do not advance."""
+        return self._take("normal", n_draws, active)
+
+    def uniforms(self, n_draws=1, active=None):
+        """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
+        return self._take("uniform", n_draws, active)

@@ -4,10 +4,11 @@ Coefficients: elementwise SDEs (all built-ins) run their own functions on tensor
 SDEs need ``torch_drift`` / ``torch_diffusion`` (which may be ``torch.nn.Module`` objects). The
 update formulas are those of :mod:`sdekit.sde.schemes`, called on tensors.
 
-Randomness: the noise comes from sdekit's per-path streams (drawn on the CPU by Numba and moved to
-the device), consumed in the same order as the Numba kernels, so for the same seed this backend
-gives the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks run on the
-CPU for the same reason.
+Randomness: the noise comes from sdekit's per-path streams (:class:`TorchStreams`: drawn on the GPU
+when the tensors live there and numba-cuda is installed, else on the CPU by Numba and moved to the
+device), consumed in the same order as the Numba kernels, so for the same seed this backend gives
+the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks run on the CPU
+for the same reason.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..random import Streams, event_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._kernels import build_absorb
 
-__all__ = ["run"]
+__all__ = ["run", "TorchStreams"]
 
 
 def _torch():
@@ -109,10 +110,9 @@ def run(problem):
                         device=device)
     alive = np.ones(n, dtype=np.bool_)
     per_step = 0 if scheme.name == "heun" else (m if scheme.name == "euler_maruyama" else dim)
-    # Draws stay on this thread: Numba's parallel workers would spin beside torch's own.
-    streams = Streams(problem.seed, n, problem.first_path, parallel=False)
+    streams = TorchStreams(problem.seed, n, problem.first_path, device=device)
     noise = _Noise(streams, n, per_step, grid_steps=problem.grid.size - 1,
-                   blocks=problem.boundaries is None, torch=torch, device=device)
+                   blocks=problem.boundaries is None)
     states = np.empty((n, problem.save_at.size, dim))
     fpt = np.full(n, np.nan)
     hit = np.zeros(n, dtype=np.int16)
@@ -146,34 +146,80 @@ def run(problem):
     return states, fpt, hit
 
 
+class TorchStreams:
+    """The per-path streams of :class:`sdekit.sde.random.Streams`, delivered as torch tensors.
+
+    On a CUDA device (with numba-cuda installed) the streams live and draw on the GPU
+    (:class:`~sdekit.sde.backends.numba_cuda.CudaStreams`), so nothing crosses the PCIe bus;
+    elsewhere they draw on the calling CPU thread (Numba's parallel workers would spin beside
+    torch's thread pool) and the draws are copied to the device. Either way path i's k-th draw is
+    the number every other backend gives it.
+
+    Parameters
+    ----------
+    seed : int
+    n_paths : int
+    first_path : int, optional
+    device : str or torch.device
+    """
+
+    def __init__(self, seed, n_paths, first_path=0, device="cpu"):
+        torch = _torch()
+        self.torch = torch
+        self.device = torch.device(device)
+        self.on_gpu = False
+        if self.device.type == "cuda":
+            try:
+                from .numba_cuda import CudaStreams, available
+
+                self.on_gpu = available()
+            except ImportError:
+                pass
+        if self.on_gpu:
+            self.streams = CudaStreams(seed, n_paths, first_path)
+        else:
+            self.streams = Streams(seed, n_paths, first_path, parallel=False)
+
+    def _tensor(self, draws):
+        if self.on_gpu:
+            return self.torch.as_tensor(draws, device=self.device).T
+        return self.torch.as_tensor(draws, device=self.device)
+
+    def normals(self, n_draws=1, active=None):
+        """The next ``n_draws`` standard normals of each path, a float64 tensor of shape
+        (n_paths, n_draws). Where ``active`` (a NumPy bool array) is False the draw is 0 and the
+        stream does not advance."""
+        return self._tensor(self.streams.normals(n_draws, active=active))
+
+    def uniforms(self, n_draws=1, active=None):
+        """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
+        return self._tensor(self.streams.uniforms(n_draws, active=active))
+
+
 class _Noise:
     """The scheme's normals for each step, from the per-path streams.
 
     Without boundaries every path draws every step, so the draws of a block of steps are taken
-    in one call and copied to the device once. With boundaries absorbed paths stop drawing, so
-    draws are taken step by step.
+    in one call. With boundaries absorbed paths stop drawing, so draws are taken step by step.
     """
 
     _BLOCK_BYTES = 64 * 2**20
 
-    def __init__(self, streams, n, per_step, grid_steps, blocks, torch, device):
-        self.streams, self.per_step, self.torch, self.device = streams, per_step, torch, device
+    def __init__(self, streams, n, per_step, grid_steps, blocks):
+        self.streams, self.per_step = streams, per_step
         self.block = 1
         if blocks and per_step:
             self.block = int(max(1, min(grid_steps, 256,
                                         self._BLOCK_BYTES // (8 * n * per_step))))
-        self.draws = np.zeros((n, per_step))
         self.buffer = None
         self.used = self.block
 
     def next(self, alive):
         if self.block == 1:
-            self.streams.normals(active=alive, out=self.draws)
-            return self.torch.as_tensor(self.draws, device=self.device)
+            return self.streams.normals(self.per_step, active=alive)
         if self.used == self.block:
             block = self.streams.normals(self.block * self.per_step)
-            self.buffer = self.torch.as_tensor(
-                block.reshape(-1, self.block, self.per_step), device=self.device)
+            self.buffer = block.reshape(block.shape[0], self.block, self.per_step)
             self.used = 0
         self.used += 1
         return self.buffer[:, self.used - 1]
