@@ -114,12 +114,14 @@ def _run_diffusers(scheduler, model, x_init, steps, seed):
     return x.numpy()
 
 
-def _run_torchsde(sde, score, x_init, steps):
+def _run_torchsde(sde, score, x_init, steps, device="cpu", score_torch=gm_score_torch):
+    """torchsde's Euler reverse-SDE with ``score_torch(t, x, q)`` at ``q = score.params``: the
+    exact score of the Gaussian target by default, or a network's (``score.torch``)."""
     import torchsde
 
-    q = torch.as_tensor(score.params[None, :])
+    q = torch.as_tensor(score.params[None, :], device=device)
     f_py, g_py = sde.drift.py_func, sde.diffusion.py_func
-    p = torch.as_tensor(sde.params)[:, None, None]
+    p = torch.as_tensor(sde.params, device=device)[:, None, None]
     t_end = sde.t_end
 
     class Reverse(torch.nn.Module):
@@ -129,16 +131,16 @@ def _run_torchsde(sde, score, x_init, steps):
         def f(self, s, y):
             t = t_end - float(s)
             g = g_py(t, y, p)
-            return -f_py(t, y, p) + g * g * gm_score_torch(t, y, q)
+            return -f_py(t, y, p) + g * g * score_torch(t, y, q)
 
         def g(self, s, y):
             return g_py(t_end - float(s), y, p)
 
-    ts = torch.tensor([0.0, sde.t_end - sde.t_eps], dtype=torch.float64)
+    ts = torch.tensor([0.0, sde.t_end - sde.t_eps], dtype=torch.float64, device=device)
     with torch.no_grad():
-        out = torchsde.sdeint(Reverse(), torch.as_tensor(x_init), ts, method="euler",
-                              dt=float(ts[1]) / steps)
-    return out[-1].numpy()
+        out = torchsde.sdeint(Reverse(), torch.as_tensor(x_init, device=device), ts,
+                              method="euler", dt=float(ts[1]) / steps)
+    return out[-1].cpu().numpy()
 
 
 def accuracy(n, seed=0):
@@ -263,34 +265,6 @@ def timing(n, steps=50, seed=0):
         print(f"{name:<30}{value:10.4f}  ({value / base:5.1f}x sdekit numba)")
 
 
-def _run_torchsde_network(sde, score, x_init, steps):
-    """torchsde's Euler reverse-SDE with a network score (the same Score object sdekit uses)."""
-    import torchsde
-
-    q = torch.as_tensor(score.params[None, :])
-    f_py, g_py = sde.drift.py_func, sde.diffusion.py_func
-    p = torch.as_tensor(sde.params)[:, None, None]
-    t_end = sde.t_end
-
-    class Reverse(torch.nn.Module):
-        noise_type = "diagonal"
-        sde_type = "ito"
-
-        def f(self, s, y):
-            t = t_end - float(s)
-            g = g_py(t, y, p)
-            return -f_py(t, y, p) + g * g * score.torch(t, y, q)
-
-        def g(self, s, y):
-            return g_py(t_end - float(s), y, p)
-
-    ts = torch.tensor([0.0, sde.t_end - sde.t_eps], dtype=torch.float64)
-    with torch.no_grad():
-        out = torchsde.sdeint(Reverse(), torch.as_tensor(x_init), ts, method="euler",
-                              dt=float(ts[1]) / steps)
-    return out[-1].numpy()
-
-
 def network_timing(n, steps=100, seed=0):
     """Reverse-SDE sampling with a trained score network (an MLP on two moons): sdekit's torch
     backend against torchsde's Euler loop, the same network and prior draws."""
@@ -306,9 +280,9 @@ def network_timing(n, steps=100, seed=0):
     sample(sde, s, n, method="reverse_sde", steps=steps, seed=seed, x_init=x_init,
            backend="torch")
     ours = (time.perf_counter() - t0) / steps
-    _run_torchsde_network(sde, s, x_init[:100], 2)
+    _run_torchsde(sde, s, x_init[:100], 2, score_torch=s.torch)
     t0 = time.perf_counter()
-    _run_torchsde_network(sde, s, x_init, steps)
+    _run_torchsde(sde, s, x_init, steps, score_torch=s.torch)
     theirs = (time.perf_counter() - t0) / steps
     t0 = time.perf_counter()
     with torch.no_grad():
