@@ -264,3 +264,32 @@ def test_cli_fits_a_generalized_model(tmp_path, capsys):
         assert main(["fit", str(src), "--model", bad, "--no-progress"]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "bad.csv").exists()
+
+
+_CUDASIM_SCRIPT = r"""
+import numpy as np
+from sdekit.ddm.generalized import model_from_text
+# generated component wrappers, a condition-free leak, symmetric collapsing bounds (the lower one
+# derived from the upper) and a non-decision window, all retargeted to the device
+model = model_from_text("drift=leaky,bound=weibull,nondecision=uniform")
+params = dict(v=1.0, leak=0.5, a=1.2, t0=0.3, st=0.1)
+kw = dict(seed=3, dt=5e-3, t_max=2.0)
+a = model.simulate(12, params, backend="numba", **kw)
+c = model.simulate(12, params, backend="cuda", **kw)
+assert np.array_equal(a["response"].to_numpy(), c["response"].to_numpy())
+assert np.allclose(a["rt"].to_numpy(), c["rt"].to_numpy(), rtol=1e-12, equal_nan=True)
+print("ok")
+"""
+
+
+def test_generalized_model_simulates_on_the_cuda_simulator():
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba.cuda")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    out = subprocess.run([sys.executable, "-c", _CUDASIM_SCRIPT], env=env, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")

@@ -514,9 +514,10 @@ def nb_negated(fn):
     """``lower(t, p) = -fn(t, p)`` compiled (the lower bound of symmetric bounds)."""
     key = ("negated", fn)
     if key not in _COMPILED:
-        @nb.njit
-        def lower(t, p):
-            return -fn(t, p)
-
-        _COMPILED[key] = lower
+        # ``fn`` is a global of the generated function, not a closure variable: the CUDA backend
+        # retargets a function's globals, and a closure would keep calling the CPU version.
+        namespace = {"_fn": fn}
+        exec(compile("def lower(t, p):\n    return -_fn(t, p)\n", "<sdekit lower>", "exec"),  # noqa: S102
+             namespace)
+        _COMPILED[key] = nb.njit(namespace["lower"])
     return _COMPILED[key]
