@@ -286,13 +286,33 @@ def network_speed(sizes, steps=100):
     print()
 
 
+def generalized(n_check, sizes):
+    from sdekit.ddm.generalized import model_from_text
+
+    model = model_from_text("drift=leaky,bound=weibull,nondecision=uniform")
+    params = dict(v=1.0, leak=0.5, a=1.2, t0=0.3, st=0.1)
+    print("== a generalized decision model (leak, Weibull collapse, t0 window), dt=1e-3")
+    a = model.simulate(n_check, params, seed=3, backend="numba")
+    c = model.simulate(n_check, params, seed=3, backend="cuda")
+    same = np.array_equal(a["response"].to_numpy(), c["response"].to_numpy())
+    drt = np.nanmax(np.abs(a["rt"].to_numpy() - c["rt"].to_numpy()))
+    print(f"{n_check} trials on both devices: responses identical {same}, max |d rt| {drt:.1e} s")
+    for backend, n in [("numba", sizes[0])] + [("cuda", n) for n in sizes]:
+        s = timed(lambda n=n, backend=backend: model.simulate(n, params, seed=5, backend=backend))
+        print(f"simulate, {backend:<8}{n:>10.0e} trials {s:>9.4f} s {n / s:>12.3e} trials/s",
+              flush=True)
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, for checking the script on the CUDA simulator")
     parser.add_argument("--parts", nargs="+",
-                        choices=("agreement", "closed_form", "ou", "ddm", "score", "network"),
-                        default=("agreement", "closed_form", "ou", "ddm", "score", "network"))
+                        choices=("agreement", "closed_form", "ou", "ddm", "score", "network",
+                                 "generalized"),
+                        default=("agreement", "closed_form", "ou", "ddm", "score", "network",
+                                 "generalized"))
     args = parser.parse_args()
     q = args.quick
     environment()
@@ -305,6 +325,8 @@ def main():
                                  64 if q else 1_000_000),
         "score": lambda: score_speed(small if q else [100_000, 1_000_000], 64 if q else 100_000),
         "network": lambda: network_speed([1_000] if q else [10_000, 100_000]),
+        "generalized": lambda: generalized(12 if q else 10_000,
+                                           [16] if q else [1_000_000, 10_000_000]),
     }
     for name in args.parts:
         try:
