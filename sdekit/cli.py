@@ -371,8 +371,9 @@ def build_parser():
                            "for a model defined in your own file (see docs/models.md)")
     fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
                       metavar="PARAM=COLUMN",
-                      help="one value of PARAM per level of COLUMN (repeatable); for v also a "
-                           "formula such as v='1 + C(stim) + coherence'")
+                      help="one value of PARAM per level of COLUMN (repeatable), or a formula "
+                           "such as v='1 + C(stim) + coherence' (a, sv, st on the log "
+                           "scale, z on the logit scale; see docs/fitting.md)")
     fitp.add_argument("--fix", type=_named_value, action="append", default=[],
                       metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
                                                  "(repeatable)")

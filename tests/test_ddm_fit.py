@@ -129,6 +129,65 @@ def test_depends_on_levels_and_formula():
     within(form, {"v:Intercept": 0.0, "v:coherence": 1.0})
 
 
+def test_formulas_on_other_parameters_use_their_links():
+    data = conditions(800, seed=4, v=(("easy", 1.0), ("hard", 1.0)), z=0.5)
+    data["a_true"] = np.where(data.stim == "easy", 1.2, 1.8)
+    parts = []
+    for i, (stim, a) in enumerate((("easy", 1.2), ("hard", 1.8))):
+        rt, resp = sample_ddm(800, v=1.0, a=a, z=0.5, t0=0.3, seed=40 + i)
+        parts.append(pd.DataFrame({"rt": rt, "response": resp, "stim": stim}))
+    data = pd.concat(parts, ignore_index=True)
+    levels = fit(data, depends_on={"a": "stim"}, progress=False)
+    form = fit(data, depends_on={"a": "0 + C(stim)"}, progress=False)
+    # a = exp(coefficient): the same model as one a per level, so the same maximum
+    assert form.llf == pytest.approx(levels.llf, abs=1e-6)
+    np.testing.assert_allclose(np.exp(form.params.filter(like="a:").to_numpy()),
+                               levels.params[["a[easy]", "a[hard]"]].to_numpy(), rtol=1e-4)
+    assert form.cell_params().loc["stim=hard", "a"] == pytest.approx(levels.params["a[hard]"],
+                                                                     rel=1e-4)
+
+
+def test_formula_recovers_covariate_effects_on_a_and_t0():
+    # five covariate values, 600 trials each: log a = log 1.5 + 0.2 x, t0 = 0.3 + 0.05 x
+    parts = []
+    for i, x in enumerate((-1.0, -0.5, 0.0, 0.5, 1.0)):
+        rt, resp = sample_ddm(600, v=1.0, a=1.5 * np.exp(0.2 * x), z=0.5, t0=0.3 + 0.05 * x,
+                              seed=60 + i)
+        parts.append(pd.DataFrame({"rt": rt, "response": resp, "x": x}))
+    res = fit(pd.concat(parts, ignore_index=True), depends_on={"a": "1 + x", "t0": "1 + x"},
+              progress=False)
+    assert res.converged
+    within(res, {"a:Intercept": np.log(1.5), "a:x": 0.2, "t0:Intercept": 0.3, "t0:x": 0.05,
+                 "v": 1.0, "z": 0.5})
+
+
+def test_formula_gradients_match_finite_differences():
+    from sdekit.ddm import fitting as fitmod
+
+    parts = []
+    for i, x in enumerate((-1.0, 0.0, 1.0)):
+        rt, resp = sample_ddm(60, v=1.0, a=1.4, z=0.5, t0=0.3, sv=0.5, st=0.1, seed=70 + i)
+        parts.append(pd.DataFrame({"rt": rt, "response": resp, "x": x}))
+    data = pd.concat(parts, ignore_index=True)
+    deps = {name: "1 + x" for name in ("v", "a", "z", "t0", "sv", "st")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 180 trials for 13 parameters: only the gradient counts
+        res = fit(data, model="full", fixed={"sz": 0.1}, depends_on=deps, progress=False)
+    prob = res._prob
+    assert isinstance(prob, fitmod._Problem)
+    theta = res.params.to_numpy().copy()
+    theta[[n.endswith(":x") for n in res.params.index]] += 0.05  # away from the optimum
+    _, grad = prob.nll_grad_theta(theta)
+    numeric = np.empty_like(grad)
+    for j in range(theta.size):
+        h = 1e-6
+        up, dn = theta.copy(), theta.copy()
+        up[j] += h
+        dn[j] -= h
+        numeric[j] = (prob.nll_grad_theta(up)[0] - prob.nll_grad_theta(dn)[0]) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-5)
+
+
 def test_p_outlier_recovers_contamination():
     data = simulate(3000, seed=5)
     rng = np.random.default_rng(5)
@@ -240,7 +299,7 @@ BAD = [
     (dict(free=["v", "a", "sv"]), r"not parameters of the simple DDM"),
     (dict(free=["v", "a", "t0"], fixed={"a": 1.0}), r"both free and fixed"),
     (dict(fixed={"a": -1.0}), r"fixed a: a must be > 0"),
-    (dict(depends_on={"a": "1 + coherence"}), r"formulas are supported for v only"),
+    (dict(model="full", depends_on={"z": "1 + coherence"}), r"formula for z needs a fixed sz"),
     (dict(depends_on={"z": "stim"}, fixed={"z": 0.5}), r"not free"),
     (dict(model="huge"), r"model must be 'simple'"),
     (dict(method="bayes"), r"method must be 'mle' or 'qmp'"),

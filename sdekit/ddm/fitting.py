@@ -1,9 +1,9 @@
 """Fit drift-diffusion models to behavioural data by maximum likelihood.
 
 :func:`fit` estimates the simple DDM (``v, a, z, t0``) or the full DDM (``+ sv, sz, st``), any
-parameter free or fixed, parameters depending on conditions (one value per level of a column) or,
-for the drift, on covariates through a formula; per subject (``by="subj_idx"``) or pooled; with
-an optional uniform contaminant (lapse) mixture.
+parameter free or fixed, parameters depending on conditions (one value per level of a column) or
+on covariates through a formula and the parameter's link function; per subject
+(``by="subj_idx"``) or pooled; with an optional uniform contaminant (lapse) mixture.
 
 The optimiser works in an unconstrained parametrisation (log for positive parameters, logit for
 those in (0, 1), ``t0`` a logistic fraction of the fastest RT it applies to, ``sz`` a logistic
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from sdekit._io import atomic_write
 from sdekit.ddm._params import DDM_PARAMS, PARAM_NAMES
@@ -42,6 +43,7 @@ _COL = {name: i + 1 for i, name in enumerate(PARAM_NAMES)}  # column in the grad
 # series lose accuracy (a of 1e-4, drifts of 1e3), far outside any behavioural estimate.
 _PHI_BOUNDS = {
     "id": (-30.0, 30.0),
+    "coef": (None, None),
     "log_a": (math.log(0.05), math.log(20.0)),
     "log_var": (math.log(1e-6), math.log(10.0)),
     "log_st": (math.log(1e-6), math.log(2.0)),
@@ -135,9 +137,10 @@ def _spec(model, free, fixed, depends_on, p_outlier, columns):
             raise ValueError("sz cannot depend on conditions (its range depends on z); let z "
                              "depend on them instead")
         if isinstance(spec, str) and _is_formula(spec):
-            if name != "v":
-                raise ValueError(f"formulas are supported for v only; give {name} a column "
-                                 f"name (depends_on={{'{name}': 'stim'}})")
+            if name == "z" and "sz" in free:
+                raise ValueError("a formula for z needs a fixed sz (the start-point window's "
+                                 "width is bounded by each trial's z); fix sz, or give z a "
+                                 "column name (depends_on={'z': 'stim'})")
             deps[name] = ("formula", spec)
             continue
         cols = [spec] if isinstance(spec, str) else list(spec)
@@ -234,6 +237,45 @@ def _ez(rt, resp):
             float(np.clip(t0, 0.1 * lo, 0.9 * lo)))
 
 
+class _Link:
+    """The link of a formula: parameter = value(X @ coefficients).
+
+    Each parameter keeps its domain whatever its coefficients: ``a``, ``sv`` and ``st`` are
+    exponentials of their linear predictors (coefficients on the log scale), ``z`` a logistic
+    one squeezed into the room a fixed ``sz`` leaves, ``v`` and ``t0`` the predictor itself
+    (``t0`` stays between 0 and each trial's RT through the domain check of the fit).
+    """
+
+    def __init__(self, name, sz=0.0):
+        self.kind = {"v": "identity", "t0": "identity", "a": "log", "sv": "log", "st": "log",
+                     "z": "logit"}[name]
+        self.lo, self.width = 0.5 * sz, 1.0 - sz
+
+    def value(self, eta):
+        if self.kind == "identity":
+            return eta
+        if self.kind == "log":
+            return np.exp(eta)
+        return self.lo + self.width * expit(eta)
+
+    def slope(self, eta):
+        """d value / d eta."""
+        if self.kind == "identity":
+            return np.ones_like(eta)
+        if self.kind == "log":
+            return np.exp(eta)
+        e = expit(eta)
+        return self.width * e * (1.0 - e)
+
+    def inverse(self, value):
+        if self.kind == "identity":
+            return value
+        if self.kind == "log":
+            return math.log(value)
+        p = (value - self.lo) / self.width
+        return math.log(p / (1.0 - p))
+
+
 class _Problem:
     """Parameter slots, their transforms and the log-likelihood of one unit's trials."""
 
@@ -270,9 +312,10 @@ class _Problem:
 
                 frame = pd.DataFrame(pl.conds)
                 X = patsy.dmatrix(dep[1], frame, return_type="dataframe")
-                slots = np.array([self._slot(f"{name}:{c}", name, np.ones(n, bool))
+                slots = np.array([self._slot(f"{name}:{c}", name, np.ones(n, bool), "coef")
                                   for c in X.columns])
-                self.entries[name] = ("formula", slots, np.ascontiguousarray(X.to_numpy()))
+                self.entries[name] = ("formula", slots, np.ascontiguousarray(X.to_numpy()),
+                                      _Link(name, self.pl.spec["fixed"].get("sz", 0.0)))
         self.po_slot = None
         if po == "free":
             self.po_slot = self._slot("p_outlier", "p_outlier", np.ones(n, bool))
@@ -288,12 +331,12 @@ class _Problem:
         self.expensive = any(self.entries[nm][0] != "fixed" or self.entries[nm][1][0] != 0
                              for nm in ("sv", "sz", "st"))
         for j, (b, mask) in enumerate(zip(self.base, self.touch, strict=True)):
-            if b == "t0":
+            if b == "t0" and self.kind[j] != "coef":
                 # Without contaminants t0 must stay below every RT it applies to; with them a
                 # fast lapse may lie below t0, so only the slowest RT bounds it.
                 self.hi[j] = (float(self.rt[mask].min()) if po is None
                               else float(self.rt[mask].max()))
-        self.z_slots = [j for j, b in enumerate(self.base) if b == "z"]
+        self.z_slots = [j for j, b in enumerate(self.base) if b == "z" and self.kind[j] != "coef"]
         self.sz_slot = next((j for j, b in enumerate(self.base) if b == "sz"), None)
         # (theta, nll, observed information) of the best optimum reached by a start so far, and
         # the observed information at the end of the last Newton phase
@@ -305,9 +348,11 @@ class _Problem:
         self.lo = np.array([-np.inf if b[0] is None else b[0] for b in box])
         self.hi_phi = np.array([np.inf if b[1] is None else b[1] for b in box])
 
-    def _slot(self, name, base, mask):
-        kind = {"v": "id", "a": "log_a", "sv": "log_var", "st": "log_st", "z": "logit",
-                "p_outlier": "logit", "t0": "frac", "sz": "frac_sz"}[base]
+    def _slot(self, name, base, mask, kind=None):
+        """A free parameter; ``kind`` "coef" marks a formula coefficient (unbounded, on the
+        scale of the parameter's link function)."""
+        kind = kind or {"v": "id", "a": "log_a", "sv": "log_var", "st": "log_st", "z": "logit",
+                        "p_outlier": "logit", "t0": "frac", "sz": "frac_sz"}[base]
         self.names.append(name)
         self.base.append(base)
         self.kind.append(kind)
@@ -338,7 +383,7 @@ class _Problem:
         J = np.zeros((k, k))
         for j in range(k):
             kind, x = self.kind[j], phi[j]
-            if kind == "id":
+            if kind in ("id", "coef"):
                 theta[j], J[j, j] = x, 1.0
             elif kind in ("log_a", "log_var", "log_st"):
                 theta[j] = J[j, j] = math.exp(x)
@@ -362,7 +407,7 @@ class _Problem:
         phi = np.empty(self.k)
         for j in range(self.k):
             kind, x = self.kind[j], theta[j]
-            if kind == "id":
+            if kind in ("id", "coef"):
                 phi[j] = x
             elif kind in ("log_a", "log_var", "log_st"):
                 phi[j] = math.log(max(x, 1e-12))
@@ -377,8 +422,7 @@ class _Problem:
         return np.clip(phi, self.lo, self.hi_phi)
 
     def phi_bounds(self):
-        return [(None, None) if (k == "id" and "[" not in n and ":" in n) else _PHI_BOUNDS[k]
-                for k, n in zip(self.kind, self.names, strict=True)]
+        return [_PHI_BOUNDS[k] for k in self.kind]
 
     # -- likelihood ---------------------------------------------------------------------------
 
@@ -393,7 +437,7 @@ class _Problem:
             elif e[0] == "levels":
                 pars.append(np.ascontiguousarray(theta[e[1]][e[2]]))
             else:
-                pars.append(np.ascontiguousarray(e[2] @ theta[e[1]]))
+                pars.append(np.ascontiguousarray(e[3].value(e[2] @ theta[e[1]])))
         return pars
 
     def nll_grad_theta(self, theta, scores=False):
@@ -440,6 +484,7 @@ class _Problem:
                 if scores:
                     S[self.arange, e[1][e[2]]] = col
             else:
+                col = col * e[3].slope(e[2] @ theta[e[1]])
                 grad[e[1]] -= e[2].T @ col
                 if scores:
                     S[:, e[1]] = e[2] * col[:, None]
@@ -713,11 +758,14 @@ class _Problem:
             theta[j] = {"v": v, "a": a, "t0": min(t0, 0.9 * self.hi[j]) if self.pl.spec[
                 "p_outlier"] is None else t0, "z": 0.5, "sv": 0.5, "st": 0.05,
                 "p_outlier": 0.02, "sz": 0.0}[b]
-        for _name, e in self.entries.items():
+        v0, a0, t00 = _ez(self.rt, self.resp)
+        first = {"v": v0, "a": a0, "z": 0.5, "sv": 0.5, "st": 0.05,
+                 "t0": min(t00, 0.9 * self.rt_min) if self.pl.spec["p_outlier"] is None
+                 else t00}
+        for name, e in self.entries.items():
             if e[0] == "formula":
-                v0 = _ez(self.rt, self.resp)[0]
-                coef = np.linalg.lstsq(e[2], np.full(self.n, v0), rcond=None)[0]
-                theta[e[1]] = coef
+                target = e[3].inverse(first[name])
+                theta[e[1]] = np.linalg.lstsq(e[2], np.full(self.n, target), rcond=None)[0]
         if self.sz_slot is not None:
             theta[self.sz_slot] = 0.2 * self._sz_max(theta)[0]
         return theta
@@ -794,8 +842,16 @@ class _Problem:
     # -- observed information -----------------------------------------------------------------
 
     def in_domain(self, theta):
+        t0 = self.entries["t0"]
+        if t0[0] == "formula":
+            values = t0[3].value(t0[2] @ theta[t0[1]])
+            if not np.all(values >= 0) or (self.pl.spec["p_outlier"] is None
+                                          and not np.all(values < self.rt)):
+                return False
         for j, b in enumerate(self.base):
             x = theta[j]
+            if self.kind[j] == "coef":
+                continue
             if b == "a" and not x > 0:
                 return False
             if b in ("z", "p_outlier") and not self.lo_nat[j] < x < self.hi[j]:
@@ -819,7 +875,7 @@ class _Problem:
             g0 = self.nll_grad_theta(theta)[1]
         for j in range(k):
             h = 1e-5 * max(abs(theta[j]), 0.05)
-            if self.base[j] == "t0":
+            if self.base[j] == "t0" and self.kind[j] != "coef":
                 h = min(h, 0.25 * (self.hi[j] - theta[j]))
             up, dn = theta.copy(), theta.copy()
             up[j] += h
@@ -1090,8 +1146,9 @@ def _fit_unit(pl: _Payload):
     converged = math.isfinite(nll) and (gnorm < 1e-5 if pl.method == "mle" else bool(r.success))
     messages = []
     if not converged:
-        messages.append(f"optimiser stopped without converging ({r.message}; largest "
-                        f"gradient component {gnorm:.2g})")
+        why = ("its search ended, but" if r.message == "converged" else f"{r.message};")
+        messages.append(f"optimiser stopped without converging ({why} the largest gradient "
+                        f"component per trial is {gnorm:.2g}, above 1e-05)")
     cov = _covariance(prob, theta, H, messages)
     if pl.method == "qmp":
         messages = [m for m in messages if not m.startswith("observed")]
@@ -1449,9 +1506,11 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         Parameters held at a value, e.g. ``{"z": 0.5}``.
     depends_on : dict, optional
         ``{"v": "stim"}``: one ``v`` per level of column ``stim`` (named ``v[easy]`` ...); a list
-        of columns crosses them; for ``v`` a patsy formula such as ``"1 + C(stim) + coherence"``
-        makes the drift a linear function of covariates (coefficients named ``v:Intercept``,
-        ``v:coherence`` ...).
+        of columns crosses them. A patsy formula such as ``"1 + C(stim) + coherence"`` makes a
+        parameter a function of covariates through its link (coefficients named
+        ``v:Intercept``, ``v:coherence`` ...): ``v`` and ``t0`` equal the linear predictor,
+        ``a``, ``sv`` and ``st`` its exponential (coefficients on the log scale), ``z`` its
+        logistic function (needs ``sz`` fixed). ``sz`` takes no formula.
     by : str, optional
         Fit each level of this column (usually ``"subj_idx"``) separately; returns a
         :class:`FitCollection`. ``None`` fits all trials together.

@@ -38,7 +38,7 @@ def _cuda():
         # numba-cuda (0.30.4, in maintenance mode: NVIDIA/numba-cuda#907) registers an overload
         # of np.row_stack when it compiles its first kernel; NumPy 2.5 removed that alias of
         # np.vstack, and every kernel then fails to compile. Restore the alias it expects.
-        np.row_stack = np.vstack
+        np.row_stack = np.vstack  # noqa: NPY201 - restoring the removed alias on purpose
     try:
         from numba import cuda
     except ImportError as exc:  # pragma: no cover - depends on the installation
