@@ -479,6 +479,21 @@ def test_profile_of_a_condition_slot_matches_a_direct_constrained_maximum():
         assert res.llf - float(prof.iloc[0]) == pytest.approx(1.920729, abs=1e-3)
 
 
+def test_profile_of_a_formula_coefficient_crosses_zero_on_the_log_scale():
+    # a = 1.5 exp(-0.1 x): the coefficient of x is negative, on the log scale of a
+    parts = []
+    for i, x in enumerate((-1.0, 0.0, 1.0)):
+        rt, resp = sample_ddm(150, v=1.0, a=1.5 * np.exp(-0.1 * x), z=0.5, t0=0.3, seed=80 + i)
+        parts.append(pd.DataFrame({"rt": rt, "response": resp, "x": x}))
+    data = pd.concat(parts, ignore_index=True)
+    res = fit(data, depends_on={"a": "1 + x"}, fixed={"z": 0.5}, progress=False)
+    lo, hi = res.conf_int(method="profile", cols="a:x").loc["a:x"]
+    assert lo < res.params["a:x"] < hi and lo < 0
+    for bound in (lo, hi):
+        assert res.llf - float(res.profile("a:x", [bound]).iloc[0]) == pytest.approx(
+            1.920729, abs=1e-3)
+
+
 def test_profile_interval_stops_at_the_edge_of_the_range():
     # p_outlier estimated from clean data sits near 0: its profile interval starts at 0 exactly
     data = simulate(300, seed=76)

@@ -965,6 +965,8 @@ class _Profile:
         """(low, high) of the held value, each with whether the edge itself may be evaluated
         (closed at 0 for the variabilities and t0)."""
         j, b, prob = self.j, self.base, self.prob
+        if prob.kind[j] == "coef":  # a formula coefficient, on its link's unbounded scale
+            return (-math.inf, False), (math.inf, False)
         if b in ("sv", "st"):
             return (0.0, True), (math.inf, False)
         if b == "sz":
