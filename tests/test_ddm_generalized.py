@@ -126,6 +126,17 @@ def test_fit_recovers_a_collapsing_bound_model(collapsing_data):
     assert np.all(ci["lower"] < res.params) and np.all(res.params < ci["upper"])
 
 
+def test_profile_interval_of_a_generalized_model(collapsing_data):
+    model, truth, data = collapsing_data
+    res = ddm.fit(data, model=model, fixed={"z": 0.5}, progress=False)
+    lo, hi = res.conf_int(method="profile", cols="t0").loc["t0"]
+    assert lo < res.params["t0"] < hi
+    for bound in (lo, hi):
+        # an independent fit with t0 held at the bound lies chi2(1).ppf(0.95) / 2 below
+        held = ddm.fit(data, model=model, fixed={"z": 0.5, "t0": bound}, progress=False)
+        assert res.llf - held.llf == pytest.approx(1.920729, abs=5e-3)
+
+
 def test_fit_conditions_subjects_and_plot(tmp_path):
     model = DecisionModel(drift=Drift.scaled_by("coherence"), bound=Bound.linear())
     cells = pd.DataFrame({"coherence": [0.2, 0.6]})

@@ -28,6 +28,7 @@ from sdekit.ddm.fitting import (
     FitCollection,
     FitWarning,
     _ez,
+    _Profile,
     check_columns,
     check_p_outlier,
 )
@@ -501,6 +502,9 @@ def _fit_model_unit(pl):
     prob = _ModelProblem(pl)
     rng = np.random.default_rng(np.random.SeedSequence(list(pl.seed)))
     theta0 = prob.start_theta()
+    start = pl.extra.get("start")
+    if start:  # a refit continued from a known point (profile likelihoods)
+        theta0 = np.array([start.get(n, x) for n, x in zip(prob.names, theta0, strict=True)])
     # A numerical likelihood costs less on a coarser grid: the starts search at a tenth of the
     # accuracy, and only the best of them is polished at the accuracy asked for.
     target = pl.accuracy or getattr(prob.model, "default_accuracy", None)
@@ -574,6 +578,24 @@ class ModelResults(DDMResults):
         self.model = prob.model.name
         self.decision_model = prob.model
         self.evaluations = prob.evaluations
+
+    def _profiler(self, name):
+        prob = self._prob
+        if getattr(prob.model, "optimizer", "lbfgs") == "nelder-mead":
+            raise NotImplementedError(
+                "profile-likelihood intervals are not offered for simulated likelihoods: their "
+                "Monte Carlo ripples make the refits' maxima jump; refit with the parameter in "
+                "fixed= at several values (and a larger n_sim) and compare log-likelihoods")
+        j = list(self.params.index).index(name)
+        if name != prob.decl[j].name:
+            raise NotImplementedError(
+                f"profile-likelihood intervals of {name!r} (one level of a parameter that "
+                f"depends on conditions) are not offered for generalized models yet; those of "
+                f"parameters shared by all trials are")
+        cache = self.__dict__.setdefault("_profiles", {})
+        if name not in cache:
+            cache[name] = _ModelProfile(prob, self.params.to_numpy(), -self.llf, j)
+        return cache[name]
 
     def cell_params(self):
         prob = self._prob
@@ -711,3 +733,50 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
     if by is None:
         return results[0]
     return FitCollection([(r.key, r) for r in results], by)
+
+
+class _ModelProfile(_Profile):
+    """Profile likelihood of one parameter of a Fokker-Planck decision-model fit: refits with the
+    parameter fixed, exactly as ``fit(..., fixed={name: value})`` would, each started from the
+    solution at the nearest value already profiled."""
+
+    def __init__(self, prob, theta_hat, nll_hat, j):
+        self.prob, self.j, self.nll_hat = prob, j, float(nll_hat)
+        self.name = self.base = prob.names[j]
+        self.hat = np.array(theta_hat, float)
+        self.points = {float(theta_hat[j]): (float(nll_hat), self.hat.copy())}
+        self.evaluations = 0
+
+    def domain(self, theta_hat):
+        decl = self.prob.decl[self.j]
+        closed = decl.name == "p_outlier"  # at 0: the fit without a contaminant
+        return (decl.low, closed), (self.prob.upper_nat[self.j], False)
+
+    def nll(self, value):
+        value = float(value)
+        if value not in self.points:
+            near = min(self.points, key=lambda x: abs(x - value))
+            start = self.points[near][1].copy()
+            start[self.j] = value
+            self.points[value] = self._search(value, start)
+        return self.points[value][0]
+
+    def _search(self, value, start):
+        from dataclasses import replace
+
+        self.evaluations += 1
+        pl, names = self.prob.pl, self.prob.names
+        spec = dict(pl.spec)
+        if self.name == "p_outlier":
+            spec["p_outlier"] = value if value > 0 else None
+        else:
+            spec["free"] = [n for n in spec["free"] if n != self.name]
+            spec["fixed"] = dict(spec["fixed"], **{self.name: value})
+        rest = {n: float(x) for n, x in zip(names, start, strict=True) if n != self.name}
+        try:
+            res = _fit_model_unit(replace(pl, spec=spec, starts=1,
+                                          extra=dict(pl.extra, start=rest)))
+        except (ValueError, FloatingPointError):
+            return math.inf, start
+        theta = np.array([value if n == self.name else res.params[n] for n in names])
+        return (-res.llf if math.isfinite(res.llf) else math.inf), theta
