@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -11,3 +15,19 @@ def mean_tolerance(samples, n_se=5.0):
 @pytest.fixture
 def tol():
     return mean_tolerance
+
+
+@pytest.fixture
+def cuda_simulator():
+    """Run a Python script in a fresh process on Numba's CUDA simulator (the device code without
+    a GPU); the script must end by printing ``ok``."""
+    pytest.importorskip("numba.cuda")
+
+    def run(script):
+        env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert out.stdout.strip().endswith("ok")
+
+    return run

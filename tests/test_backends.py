@@ -1,8 +1,5 @@
 """The CUDA (simulator) and torch backends against the Numba CPU backend, same seed."""
 
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -52,13 +49,8 @@ print("ok")
 """
 
 
-def test_cuda_simulator_matches_cpu():
-    pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run([sys.executable, "-c", _CUDASIM_SCRIPT], env=env, capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+def test_cuda_simulator_matches_cpu(cuda_simulator):
+    cuda_simulator(_CUDASIM_SCRIPT)
 
 
 def test_torch_backend_takes_a_module_as_drift():

@@ -293,14 +293,5 @@ print("ok")
 """
 
 
-def test_generalized_model_simulates_on_the_cuda_simulator():
-    import os
-    import subprocess
-    import sys
-
-    pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run([sys.executable, "-c", _CUDASIM_SCRIPT], env=env, capture_output=True,
-                         text=True)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+def test_generalized_model_simulates_on_the_cuda_simulator(cuda_simulator):
+    cuda_simulator(_CUDASIM_SCRIPT)

@@ -99,17 +99,10 @@ print("ok")
 """
 
 
-def test_gpu_streams_give_the_cpu_draws():
+def test_gpu_streams_give_the_cpu_draws(cuda_simulator):
     """Streams held on the GPU (for torch tensors there) draw exactly the CPU streams' numbers,
     checked on Numba's CUDA simulator."""
-    import pytest
-
-    pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    out = subprocess.run([sys.executable, "-c", _CUDA_STREAMS_SCRIPT], env=env,
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().endswith("ok")
+    cuda_simulator(_CUDA_STREAMS_SCRIPT)
 
 
 def test_torch_streams_give_the_cpu_draws():
