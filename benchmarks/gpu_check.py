@@ -120,6 +120,22 @@ def agreement(n):
         dx = np.abs(a.states - c.states)
         print(f"{'OU dim 2, torch on cuda':<28}{dx.max():>11.1e}"
               f"{(dx / np.maximum(np.abs(a.states), 1e-300)).max():>14.1e}{'-':>14}{'-':>13}")
+        # bounded: absorption by the CUDA kernel on the tensors in place
+        for name, sde, bounds, x0 in (
+                ("drift diffusion, torch cuda", sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0),
+                 0.75),
+                ("Brownian dim 3, torch cuda", sk.BrownianMotion(0.5, 1.0, dim=3),
+                 sk.Boundaries(1.0, -1.0), 0.0)):
+            kw = dict(dt=0.01, n_paths=n, seed=5, boundaries=bounds)
+            a = sk.solve(sde, x0, [0, 0.5, 1.0], backend="numba", **kw)
+            c = sk.solve(sde, x0, [0, 0.5, 1.0], backend="torch", device="cuda", **kw)
+            dx = np.abs(a.states - c.states)
+            differs = int(np.sum((a.boundary != c.boundary) | (a.component != c.component)))
+            dt = np.abs(a.first_passage_time - c.first_passage_time)
+            dt = dt[np.isfinite(dt)]
+            print(f"{name:<28}{np.nanmax(dx):>11.1e}"
+                  f"{np.nanmax(dx / np.maximum(np.abs(a.states), 1e-300)):>14.1e}"
+                  f"{differs:>14d}{(dt.max() if dt.size else 0.0):>13.1e}")
 
     covs = [[[1.0, 0.6], [0.6, 0.8]], [[0.5, 0.1], [0.1, 0.3]]]
     target = GaussianMixture([[0.8, -0.5], [-1.0, 1.0]], covs)
@@ -214,7 +230,15 @@ def ddm_speed(sizes, cpu_trials):
 
     print(f"== bounded drift diffusion, bridge-corrected, dt={DDM_DT}: trials per second")
     model, bounds = sk.DriftDiffusion(DDM_V), sk.Boundaries(DDM_A, 0.0)
-    for backend, n in [("numba", cpu_trials)] + [("cuda", n) for n in sizes]:
+    runs = [("numba", cpu_trials)] + [("cuda", n) for n in sizes]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            runs.append(("torch", sizes[0]))
+    except ImportError:
+        pass
+    for backend, n in runs:
         def call(n=n, backend=backend):
             sk.solve(model, DDM_X0, [0.0, DDM_MAX_T], dt=DDM_DT, n_paths=n, boundaries=bounds,
                      save="final", seed=3, backend=backend)

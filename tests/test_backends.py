@@ -53,6 +53,47 @@ def test_cuda_simulator_matches_cpu(cuda_simulator):
     cuda_simulator(_CUDASIM_SCRIPT)
 
 
+_ABSORB_ROWS_SCRIPT = r"""
+import numpy as np
+import sdekit as sk
+from sdekit.sde.backends.torch import _absorb_batch
+from sdekit.sde.backends.numba_cuda import absorb_rows, launch_absorb_rows
+cases = [(sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 1),
+         (sk.BrownianMotion(0.5, 1.0, dim=3), sk.Boundaries(1.0, -1.0), 3)]
+rng = np.random.default_rng(1)
+for sde, bounds, dim in cases:
+    n = 40
+    lo, hi = (0.0, 1.5) if dim == 1 else (-1.0, 1.0)
+    near = rng.uniform(0.01, 0.1, (n, dim))
+    x_start = np.where(rng.random((n, dim)) < 0.5, lo + near, hi - near)
+    x_end = x_start + rng.normal(0, 0.08, (n, dim))
+    g = np.full((n, dim), 1.0)
+    q = np.ascontiguousarray(bounds.params, dtype=np.float64)
+    alive = rng.random(n) < 0.9
+    hit, fpt, level = np.zeros(n, np.int16), np.full(n, np.nan), np.zeros(n)
+    _absorb_batch(sde, bounds)(np.uint64(7), np.int64(3), np.int64(5), alive.copy(), 0.2, 0.01,
+                               x_start, x_end, g, True, q, hit, fpt, level)
+    a_alive, a_x = alive.copy(), x_end.copy()
+    a_hit, a_fpt = np.zeros(n, np.int16), np.full(n, np.nan)
+    launch_absorb_rows(absorb_rows(sde, bounds), n, np.uint64(7), np.int64(3), np.int64(5),
+                       a_alive, 0.2, 0.01, x_start, a_x, g, True, q, a_hit, a_fpt)
+    assert np.array_equal(hit, a_hit), (hit, a_hit)
+    assert np.allclose(fpt, a_fpt, equal_nan=True, rtol=1e-14)
+    newly = hit != 0
+    assert newly.sum() > 5 and np.array_equal(a_alive, alive & ~newly), newly.sum()
+    expect = x_end.copy()
+    expect[newly, np.abs(hit[newly]) - 1] = level[newly]
+    assert np.array_equal(a_x, expect)
+print("ok")
+"""
+
+
+def test_gpu_absorption_of_tensor_rows_matches_the_cpu_test(cuda_simulator):
+    """The torch backend on a GPU absorbs its paths with a CUDA kernel (no copy to the host per
+    step); on the simulator it decides exactly as the CPU test, with the same draws."""
+    cuda_simulator(_ABSORB_ROWS_SCRIPT)
+
+
 def test_torch_backend_takes_a_module_as_drift():
     torch = pytest.importorskip("torch")
     import numba as nb

@@ -18,11 +18,11 @@ import numpy as np
 from numba.core.dispatcher import Dispatcher
 
 from .._specialize import specialize
-from ..random import check_seed, next_normal, next_uniform, seed_state
-from ._kernels import buffer_shapes, build_path_integrator
+from ..random import check_seed, event_state, next_normal, next_uniform, seed_state
+from ._kernels import buffer_shapes, build_absorb, build_path_integrator
 from ._nrt import unmanaged_identity
 
-__all__ = ["run", "to_cuda", "available", "CudaStreams"]
+__all__ = ["run", "to_cuda", "available", "CudaStreams", "absorb_rows"]
 
 _THREADS_PER_BLOCK = 128
 _retargeted = {}
@@ -255,3 +255,56 @@ class CudaStreams:
     def uniforms(self, n_draws=1, active=None):
         """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
         return self._take("uniform", n_draws, active)
+
+
+# -- absorption of a batch of paths held on the GPU (the torch backend's tensors) --------------
+_absorb = _may_cross = _upper = _lower = None  # bound per specialization
+
+
+def _absorb_rows_kernel(seed, first_path, step, alive, t, h, x_start, x_end, g, bridge, q, hit,
+                        t_hit):
+    # The test the kernels apply after each step, one thread per path, with the same draws.
+    # An absorbed path's state is moved onto the boundary and its alive flag cleared.
+    i = cuda.grid(1)  # noqa: F821 - bound at specialization
+    if i < x_start.shape[0] and alive[i]:
+        upper0, upper1 = _upper(t, q), _upper(t + h, q)
+        lower0, lower1 = _lower(t, q), _lower(t + h, q)
+        if _may_cross(h, x_start[i], x_end[i], upper0, upper1, lower0, lower1, g[i], bridge):
+            side, _, when, where, component = _absorb(
+                t, h, x_start[i], x_end[i], g[i], bridge, q,
+                event_state(seed, first_path + i, step))
+            if side != 0:
+                hit[i] = side * (component + 1)
+                t_hit[i] = when
+                x_end[i, component] = where
+                alive[i] = False
+
+
+_absorb_kernels = {}
+
+
+def absorb_rows(sde, boundaries):
+    """The absorption test of (sde, boundaries) as a CUDA kernel over a batch of paths.
+
+    Called as ``kernel[blocks, threads](seed, first_path, step, alive, t, h, x_start, x_end, g,
+    bridge, q, hit, t_hit)`` on device arrays (torch tensors included, through
+    ``__cuda_array_interface__``): rows of ``x_start``/``x_end`` (n, dim) are the states before
+    and after the step, ``g`` the diffusion used; ``alive``, ``hit``, ``t_hit`` and ``x_end``
+    are updated in place for the paths absorbed in this step.
+    """
+    key = (id(boundaries.upper), id(boundaries.lower), sde.noise, sde.dim,
+           boundaries.watched(sde.dim))
+    entry = _absorb_kernels.get(key)
+    if entry is None:
+        cuda = _cuda()
+        bindings = {name: to_cuda(fn) if isinstance(fn, Dispatcher) else fn
+                    for name, fn in build_absorb(sde, boundaries).items()}
+        bindings.update(cuda=cuda, event_state=to_cuda(event_state))
+        kernel = specialize(_absorb_rows_kernel, bindings, target="cuda", kernel=True)
+        entry = _absorb_kernels[key] = (kernel, boundaries)
+    return entry[0]
+
+
+def launch_absorb_rows(kernel, n, *args):
+    """Launch :func:`absorb_rows`' kernel over ``n`` paths."""
+    _launch(kernel, n, *args)

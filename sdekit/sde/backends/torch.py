@@ -123,14 +123,20 @@ def run(problem):
         next_save = 1
     boundaries = problem.boundaries
     alive_t = torch.ones(n, 1, dtype=torch.bool, device=device)
+    on_gpu = _GpuAbsorption.for_problem(problem, torch, device, streams)
+    if on_gpu is not None:
+        alive = on_gpu.alive  # a device tensor the absorption kernel updates in place
+        alive_t = alive.unsqueeze(1)
     with torch.no_grad():
         for step in range(grid.size - 1):
             t = float(grid[step])
             h = float(grid[step + 1] - t)
-            x_start = x.cpu().numpy() if boundaries is not None else None
+            x_start = x.cpu().numpy() if boundaries is not None and on_gpu is None else None
             x_new, g = _step(scheme.name, sde, coef, x, t, h, noise, alive, torch)
             if boundaries is None:
                 x = x_new
+            elif on_gpu is not None:
+                x = on_gpu.absorb(step, t, h, x, torch.where(alive_t, x_new, x), g)
             else:
                 x = torch.where(alive_t, x_new, x)  # absorbed paths stay where they stopped
                 x, alive_t = _absorb_step(problem, step, t, h, x, x_start, g, alive, hit,
@@ -143,7 +149,52 @@ def run(problem):
     while next_save < save_at.size:
         states[:, next_save] = x.cpu().numpy()
         next_save += 1
+    if on_gpu is not None:
+        fpt, hit = on_gpu.results()
     return states, fpt, hit
+
+
+class _GpuAbsorption:
+    """Absorption of torch tensors on the GPU: the kernels' test as a CUDA kernel
+    (:func:`~sdekit.sde.backends.numba_cuda.absorb_rows`) run on the tensors in place, so a
+    bounded simulation never copies its states to the host between steps."""
+
+    @classmethod
+    def for_problem(cls, problem, torch, device, streams):
+        """The GPU absorption for this problem, or None where it does not apply (no boundaries,
+        tensors on the CPU, or no numba-cuda: the CPU test is used then)."""
+        if problem.boundaries is None or not streams.on_gpu:
+            return None
+        return cls(problem, torch, device)
+
+    def __init__(self, problem, torch, device):
+        from numba import cuda
+
+        from .numba_cuda import absorb_rows
+
+        self.problem, self.torch = problem, torch
+        n = problem.n_paths
+        self.kernel = absorb_rows(problem.sde, problem.boundaries)
+        self.alive = torch.ones(n, dtype=torch.bool, device=device)
+        self.hit = torch.zeros(n, dtype=torch.int16, device=device)
+        self.fpt = torch.full((n,), math.nan, dtype=torch.float64, device=device)
+        self.q = cuda.to_device(np.ascontiguousarray(problem.boundary_params, dtype=np.float64))
+        self.seed, self.first = np.uint64(problem.seed), np.int64(problem.first_path)
+
+    def absorb(self, step, t, h, x_start, x_end, g):
+        from .numba_cuda import launch_absorb_rows
+
+        torch = self.torch
+        x_end = x_end.contiguous()
+        g = (torch.zeros_like(x_end) if g is None
+             else torch.broadcast_to(g, (*x_end.shape, *g.shape[2:])).contiguous())
+        launch_absorb_rows(self.kernel, x_end.shape[0], self.seed, self.first, np.int64(step),
+                           self.alive, t, h, x_start.contiguous(), x_end, g,
+                           self.problem.bridge, self.q, self.hit, self.fpt)
+        return x_end
+
+    def results(self):
+        return self.fpt.cpu().numpy(), self.hit.cpu().numpy()
 
 
 class TorchStreams:
@@ -187,13 +238,19 @@ class TorchStreams:
 
     def normals(self, n_draws=1, active=None):
         """The next ``n_draws`` standard normals of each path, a float64 tensor of shape
-        (n_paths, n_draws). Where ``active`` (a NumPy bool array) is False the draw is 0 and the
-        stream does not advance."""
-        return self._tensor(self.streams.normals(n_draws, active=active))
+        (n_paths, n_draws). Where ``active`` (a bool array or tensor) is False the draw is 0 and
+        the stream does not advance."""
+        return self._tensor(self.streams.normals(n_draws, active=self._mask(active)))
+
+    def _mask(self, active):
+        if active is None or isinstance(active, np.ndarray):
+            return active
+        # a torch tensor: the GPU streams read it where it lies, the CPU ones need NumPy
+        return active if self.on_gpu else active.cpu().numpy()
 
     def uniforms(self, n_draws=1, active=None):
         """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
-        return self._tensor(self.streams.uniforms(n_draws, active=active))
+        return self._tensor(self.streams.uniforms(n_draws, active=self._mask(active)))
 
 
 class _Noise:
