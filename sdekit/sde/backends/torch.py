@@ -7,8 +7,9 @@ update formulas are those of :mod:`sdekit.sde.schemes`, called on tensors.
 Randomness: the noise comes from sdekit's per-path streams (:class:`TorchStreams`: drawn on the GPU
 when the tensors live there and numba-cuda is installed, else on the CPU by Numba and moved to the
 device), consumed in the same order as the Numba kernels, so for the same seed this backend gives
-the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks run on the CPU
-for the same reason.
+the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks are the
+kernels' own test with the same draws: on the GPU a CUDA kernel applies it to the tensors in place
+(:func:`~sdekit.sde.backends.numba_cuda.absorb_rows`), elsewhere Numba on the CPU.
 """
 
 from __future__ import annotations
