@@ -57,7 +57,7 @@ _ABSORB_ROWS_SCRIPT = r"""
 import numpy as np
 import sdekit as sk
 from sdekit.sde.backends.torch import _absorb_batch
-from sdekit.sde.backends.numba_cuda import absorb_rows, launch_absorb_rows
+from sdekit.sde.backends.numba_cuda import absorb_rows
 cases = [(sk.DriftDiffusion(1.0), sk.Boundaries(1.5, 0.0), 1),
          (sk.BrownianMotion(0.5, 1.0, dim=3), sk.Boundaries(1.0, -1.0), 3)]
 rng = np.random.default_rng(1)
@@ -75,8 +75,8 @@ for sde, bounds, dim in cases:
                                x_start, x_end, g, True, q, hit, fpt, level)
     a_alive, a_x = alive.copy(), x_end.copy()
     a_hit, a_fpt = np.zeros(n, np.int16), np.full(n, np.nan)
-    launch_absorb_rows(absorb_rows(sde, bounds), n, np.uint64(7), np.int64(3), np.int64(5),
-                       a_alive, 0.2, 0.01, x_start, a_x, g, True, q, a_hit, a_fpt)
+    absorb_rows(sde, bounds)(n, np.uint64(7), np.int64(3), np.int64(5), a_alive, 0.2, 0.01,
+                             x_start, a_x, g, True, q, a_hit, a_fpt)
     assert np.array_equal(hit, a_hit), (hit, a_hit)
     assert np.allclose(fpt, a_fpt, equal_nan=True, rtol=1e-14)
     newly = hit != 0

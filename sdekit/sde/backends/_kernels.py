@@ -343,6 +343,12 @@ def build_path_integrator(sde, scheme, boundaries):
     )
 
 
+def absorb_key(sde, boundaries):
+    """What the compiled absorption tests of (sde, boundaries) depend on: a cache key."""
+    return (id(boundaries.upper), id(boundaries.lower), sde.noise, sde.dim,
+            boundaries.watched(sde.dim))
+
+
 def build_absorb(sde, boundaries):
     """The absorption tests specialized to this SDE's noise and these boundaries.
 

@@ -12,6 +12,7 @@ Requires the ``numba-cuda`` package (``pip install sdekit[cuda]``). Set
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -19,7 +20,7 @@ from numba.core.dispatcher import Dispatcher
 
 from .._specialize import specialize
 from ..random import check_seed, event_state, next_normal, next_uniform, seed_state
-from ._kernels import buffer_shapes, build_absorb, build_path_integrator
+from ._kernels import absorb_key, buffer_shapes, build_absorb, build_path_integrator
 from ._nrt import unmanaged_identity
 
 __all__ = ["run", "to_cuda", "available", "CudaStreams", "absorb_rows"]
@@ -286,14 +287,13 @@ _absorb_kernels = {}
 def absorb_rows(sde, boundaries):
     """The absorption test of (sde, boundaries) as a CUDA kernel over a batch of paths.
 
-    Called as ``kernel[blocks, threads](seed, first_path, step, alive, t, h, x_start, x_end, g,
-    bridge, q, hit, t_hit)`` on device arrays (torch tensors included, through
+    Returns a launcher, called as ``launch(n_paths, seed, first_path, step, alive, t, h,
+    x_start, x_end, g, bridge, q, hit, t_hit)`` on device arrays (torch tensors included, through
     ``__cuda_array_interface__``): rows of ``x_start``/``x_end`` (n, dim) are the states before
     and after the step, ``g`` the diffusion used; ``alive``, ``hit``, ``t_hit`` and ``x_end``
     are updated in place for the paths absorbed in this step.
     """
-    key = (id(boundaries.upper), id(boundaries.lower), sde.noise, sde.dim,
-           boundaries.watched(sde.dim))
+    key = absorb_key(sde, boundaries)
     entry = _absorb_kernels.get(key)
     if entry is None:
         cuda = _cuda()
@@ -301,10 +301,5 @@ def absorb_rows(sde, boundaries):
                     for name, fn in build_absorb(sde, boundaries).items()}
         bindings.update(cuda=cuda, event_state=to_cuda(event_state))
         kernel = specialize(_absorb_rows_kernel, bindings, target="cuda", kernel=True)
-        entry = _absorb_kernels[key] = (kernel, boundaries)
+        entry = _absorb_kernels[key] = (functools.partial(_launch, kernel), boundaries)
     return entry[0]
-
-
-def launch_absorb_rows(kernel, n, *args):
-    """Launch :func:`absorb_rows`' kernel over ``n`` paths."""
-    _launch(kernel, n, *args)

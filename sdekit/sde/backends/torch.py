@@ -21,7 +21,7 @@ import numpy as np
 from .._specialize import specialize
 from ..random import Streams, event_state
 from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
-from ._kernels import build_absorb
+from ._kernels import absorb_key, build_absorb
 
 __all__ = ["run", "TorchStreams"]
 
@@ -63,8 +63,7 @@ _absorb_batches = {}
 
 
 def _absorb_batch(sde, boundaries):
-    key = (id(boundaries.upper), id(boundaries.lower), sde.noise, sde.dim,
-           boundaries.watched(sde.dim))
+    key = absorb_key(sde, boundaries)
     if key not in _absorb_batches:
         _absorb_batches[key] = (
             specialize(_absorb_batch_template, build_absorb(sde, boundaries),
@@ -175,7 +174,7 @@ class _GpuAbsorption:
 
         self.problem, self.torch = problem, torch
         n = problem.n_paths
-        self.kernel = absorb_rows(problem.sde, problem.boundaries)
+        self.absorb_rows = absorb_rows(problem.sde, problem.boundaries)
         self.alive = torch.ones(n, dtype=torch.bool, device=device)
         self.hit = torch.zeros(n, dtype=torch.int16, device=device)
         self.fpt = torch.full((n,), math.nan, dtype=torch.float64, device=device)
@@ -183,15 +182,13 @@ class _GpuAbsorption:
         self.seed, self.first = np.uint64(problem.seed), np.int64(problem.first_path)
 
     def absorb(self, step, t, h, x_start, x_end, g):
-        from .numba_cuda import launch_absorb_rows
-
         torch = self.torch
         x_end = x_end.contiguous()
         g = (torch.zeros_like(x_end) if g is None
              else torch.broadcast_to(g, (*x_end.shape, *g.shape[2:])).contiguous())
-        launch_absorb_rows(self.kernel, x_end.shape[0], self.seed, self.first, np.int64(step),
-                           self.alive, t, h, x_start.contiguous(), x_end, g,
-                           self.problem.bridge, self.q, self.hit, self.fpt)
+        self.absorb_rows(x_end.shape[0], self.seed, self.first, np.int64(step), self.alive, t, h,
+                         x_start.contiguous(), x_end, g, self.problem.bridge, self.q, self.hit,
+                         self.fpt)
         return x_end
 
     def results(self):
