@@ -248,6 +248,55 @@ def test_race_fit_finds_the_exact_likelihood_maximum():
     assert np.all(np.abs(z) < 1.0), z
 
 
+def test_simulation_model_reads_conditions():
+    """An SDE parameter named after a condition reads it: the LCA coded by stimulus strength
+    is, trial for trial, the LCA with the inputs that strength gives; each condition cell is its
+    own likelihood term."""
+    coded = SimulationModel.lca(coherence="coh", n_sim=500)
+    plain = SimulationModel.lca(n_sim=500)
+    assert coded.conditions == ("coh",)
+    assert coded.param_names == ("v", "gain", "leak", "inhibition", "a", "t0")
+    truth = dict(v=0.8, gain=1.5, leak=0.6, inhibition=0.3, a=1.0, t0=0.2)
+    cells = pd.DataFrame({"coh": [0.0, 0.5], "label": ["easy", "hard"]})
+    data = coded.simulate(40, truth, cells, seed=5)
+    assert list(data.columns) == ["rt", "response", "coh", "label"]
+    for i, c in enumerate((0.0, 0.5)):
+        same = plain.simulate(40, dict(v0=0.8, v1=0.8 + 1.5 * c, leak=0.6, inhibition=0.3,
+                                       a=1.0, t0=0.2),
+                              seed=(5 + i * 0x9E3779B97F4A7C15) % 2**64)
+        cell = data[data.coh == c]
+        np.testing.assert_array_equal(cell.rt.to_numpy(), same.rt.to_numpy())
+        np.testing.assert_array_equal(cell.response.to_numpy(), same.response.to_numpy())
+
+    with pytest.raises(ValueError, match="reads condition"):
+        coded.vector(truth)
+    with pytest.raises(ValueError, match="not read by this model"):
+        plain.vector(dict(t0=0.2), {"coh": 0.5})
+    with pytest.raises(ValueError, match="coh must be numeric"):
+        coded.vector(truth, {"coh": "high"})
+    with pytest.raises(ValueError, match="both parameters and conditions"):
+        SimulationModel(coded.sde, {"v": (-math.inf, math.inf, 1.0, "input"),
+                                    "coh": (0.0, 1.0, 0.5, "strength")},
+                        boundaries=lambda v: None, conditions=("coh",))
+    with pytest.raises(ValueError, match=r"\['coh'\] are neither declared"):
+        SimulationModel(coded.sde, [p for p in coded.params if p.name != "t0"],
+                        boundaries=lambda v: None)
+
+    # the fitted log-likelihood is the sum of each cell's, each simulated at its own strength
+    data = coded.simulate(100, truth, pd.DataFrame({"coh": [0.0, 1.0]}), seed=6)
+    data = data[data.response >= 0]
+    fixed = {k: x for k, x in truth.items() if k != "v"}
+    res = ddm.fit(data, model=coded, fixed=fixed, progress=False, starts=1)
+    assert abs(res.params["v"] - truth["v"]) < 4 * res.bse["v"]
+    total = 0.0
+    for c, cell in data.groupby("coh"):
+        values = coded.vector(dict(fixed, v=res.params["v"]), {"coh": c})
+        total += np.sum(np.log(coded.density(values, cell.rt.to_numpy(),
+                                             cell.response.to_numpy())))
+    assert res.llf == pytest.approx(total, abs=1e-9)
+    assert sorted(res.cell_params()["coh"]) == [0.0, 1.0]
+
+
 def test_cli_fits_a_generalized_model(tmp_path, capsys):
     from sdekit.cli import main
 

@@ -386,7 +386,7 @@ class DecisionModel:
             p = self.vector(params, own)
             z, sz = self.start_position(p)
             b0 = float(self._compile()[1](0.0, p))
-            cell_seed = int(np.uint64(seed) + np.uint64(i) * np.uint64(0x9E3779B97F4A7C15))
+            cell_seed = (seed + i * 0x9E3779B97F4A7C15) % 2**64  # wraps as uint64 would
             if sz > 0:
                 u = uniforms(cell_seed ^ 0x535A, n, 1)[:, 0]
                 x0 = (2.0 * (z + sz * (u - 0.5)) - 1.0) * b0

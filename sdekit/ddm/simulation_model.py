@@ -109,10 +109,14 @@ class SimulationModel:
         Seed of the common random numbers.
     bandwidth : float
         Kernel bandwidth as a multiple of Silverman's rule (in log decision time).
+    conditions : tuple of str
+        Numeric data columns the model reads (stimulus strength, say). An SDE parameter named
+        after a condition takes the condition's value; ``boundaries`` and ``x0`` find it in the
+        values they are given. When fitting, each distinct combination of condition values is a
+        cell simulated with its own ``n_sim`` trials.
     name : str, optional
     """
 
-    conditions = ()
     #: Fitted by a simplex search (see sdekit.ddm.fit_model).
     optimizer = "nelder-mead"
     #: Relative starting step of the finite-difference Hessian (standard errors), widened where
@@ -121,7 +125,7 @@ class SimulationModel:
     hessian_step = 0.03
 
     def __init__(self, sde, params, boundaries, x0=0.0, *, response="component", n_sim=20_000,
-                 dt=1e-3, t_max=10.0, seed=0, bandwidth=1.0, name=None):
+                 dt=1e-3, t_max=10.0, seed=0, bandwidth=1.0, conditions=(), name=None):
         from sdekit.sde import SDE
 
         if not isinstance(sde, SDE):
@@ -133,9 +137,17 @@ class SimulationModel:
                             "sdekit.sde.Boundaries")
         declared = declarations(params)
         declared.setdefault("t0", _T0)
-        missing = [n for n in sde.param_names if n not in declared]
+        if isinstance(conditions, str):
+            conditions = (conditions,)
+        conditions = tuple(dict.fromkeys(conditions))
+        clash = [c for c in conditions if c in declared]
+        if clash:
+            raise ValueError(f"{clash} are both parameters and conditions; give each name once")
+        missing = [n for n in sde.param_names if n not in declared and n not in conditions]
         if missing:
-            raise ValueError(f"the SDE's parameters {missing} are not declared in params")
+            raise ValueError(f"the SDE's parameters {missing} are neither declared in params "
+                             f"nor conditions")
+        self.conditions = conditions
         self.sde = sde
         self.params = tuple(declared.values())
         self.param_names = tuple(declared)
@@ -174,43 +186,95 @@ class SimulationModel:
                    np.zeros(n), response="component", name="race diffusion", **kwargs)
 
     @classmethod
-    def lca(cls, **kwargs):
+    def lca(cls, coherence=None, **kwargs):
         """Leaky competing accumulators (Usher & McClelland 2001), two units, linear form:
-        ``dx_i = (v_i - leak x_i - inhibition x_j) dt + dW_i`` from 0 to threshold ``a``.
+        ``dx_i = (I_i - leak x_i - inhibition x_j) dt + dW_i`` from 0 to threshold ``a``.
 
         The accumulators are not truncated at zero (the linear LCA); response ``i`` when unit
         ``i`` reaches ``a`` first.
+
+        Parameters
+        ----------
+        coherence : str, optional
+            Without it the inputs are free parameters ``v0`` and ``v1``, one pair for all trials.
+            With it, the name of a numeric data column ``c`` (stimulus strength in favour of
+            response 1): unit 0's input is ``v`` and unit 1's is ``v + gain * c``, so trials of
+            several strengths share ``v``, ``gain``, ``leak``, ``inhibition``, ``a`` and ``t0``.
+            Leak and inhibition trade off against the inputs when one pair of inputs is
+            fitted; several strengths identify them far better (see
+            ``docs/recovery-generalized.md``).
+        **kwargs
+            Passed to :class:`SimulationModel` (``n_sim``, ``dt``, ``seed``, ...).
         """
         from sdekit.sde import SDE, Boundaries
 
-        sde = SDE(_lca_drift, _unit_noise, dim=2, noise="diagonal",
-                  params={"v0": 1.0, "v1": 1.0, "leak": 0.0, "inhibition": 0.0}, name="lca")
-        decl = {"v0": param("v0", default=1.0, doc="input to unit 0 (1/s)"),
-                "v1": param("v1", default=1.0, doc="input to unit 1 (1/s)"),
-                "leak": param("leak", default=0.5, doc="leak rate (1/s)"),
-                "inhibition": param("inhibition", default=0.5, doc="mutual inhibition (1/s)"),
-                "a": param("a", 0.0, math.inf, 1.0, "threshold")}
+        dynamics = {"leak": param("leak", default=0.5, doc="leak rate (1/s)"),
+                    "inhibition": param("inhibition", default=0.5,
+                                        doc="mutual inhibition (1/s)"),
+                    "a": param("a", 0.0, math.inf, 1.0, "threshold")}
+        if coherence is None:
+            sde = SDE(_lca_drift, _unit_noise, dim=2, noise="diagonal",
+                      params={"v0": 1.0, "v1": 1.0, "leak": 0.0, "inhibition": 0.0},
+                      name="lca")
+            decl = {"v0": param("v0", default=1.0, doc="input to unit 0 (1/s)"),
+                    "v1": param("v1", default=1.0, doc="input to unit 1 (1/s)"), **dynamics}
+            conditions = ()
+        else:
+            if not isinstance(coherence, str) or not coherence:
+                raise TypeError(f"coherence must be the name of a data column, got "
+                                f"{coherence!r}")
+            sde = SDE(_lca_coherence_drift, _unit_noise, dim=2, noise="diagonal",
+                      params={"v": 1.0, "gain": 1.0, "leak": 0.0, "inhibition": 0.0,
+                              coherence: 0.0}, name="lca")
+            decl = {"v": param("v", default=1.0, doc="input to unit 0 (1/s)"),
+                    "gain": param("gain", default=1.0,
+                                  doc=f"extra input to unit 1 per unit of {coherence} (1/s)"),
+                    **dynamics}
+            conditions = (coherence,)
         return cls(sde, decl, lambda v: Boundaries(upper=v["a"], lower=-math.inf),
                    np.zeros(2), response="component", name="leaky competing accumulators",
-                   **kwargs)
+                   conditions=conditions, **kwargs)
 
     # -- parameters --------------------------------------------------------------------------
     def declaration(self, name):
         return find_declaration(self.params, name)
 
     def vector(self, params, conditions=None):
-        """Validated parameter values as a dict (defaults filled in)."""
-        if conditions:
-            raise ValueError("a SimulationModel reads no conditions")
-        return checked_values(self.params, params)
+        """Validated parameter values, and the conditions' values, as one dict (defaults filled
+        in).
+
+        Raises
+        ------
+        ValueError
+            Unknown names, values outside their domain, a condition the model reads missing or
+            not a finite number.
+        """
+        values = checked_values(self.params, params)
+        conditions = dict(conditions or {})
+        missing = [c for c in self.conditions if c not in conditions]
+        if missing:
+            raise ValueError(f"this model reads condition(s) {missing}: give "
+                             f"conditions={{{missing[0]!r}: value}}")
+        extra = sorted(set(conditions) - set(self.conditions))
+        if extra:
+            raise ValueError(f"conditions {extra} are not read by this model (it reads "
+                             f"{list(self.conditions) or 'none'})")
+        for c in self.conditions:
+            try:
+                value = float(conditions[c])
+            except (TypeError, ValueError):
+                raise ValueError(f"condition {c} must be numeric, got {conditions[c]!r}") from None
+            if not math.isfinite(value):
+                raise ValueError(f"condition {c} must be finite, got {value}")
+            values[c] = value
+        return values
 
     # -- simulation --------------------------------------------------------------------------
     def decisions(self, values, *, n=None, seed=None):
         """Simulated decision times (s) and responses, ``(times, responses)``; undecided
-        trials have response -1 and time NaN."""
+        trials have response -1 and time NaN. ``values`` as returned by :meth:`vector`."""
         from sdekit.sde import solve
 
-        values = self.vector(values)
         n = self.n_sim if n is None else int(n)
         x0 = self._x0(values) if callable(self._x0) else self._x0
         p = np.array([values[k] for k in self.sde.param_names])
@@ -224,19 +288,51 @@ class SimulationModel:
             resp = np.where(decided, (sol.boundary == 1).astype(np.int64), -1)
         return np.where(decided, sol.first_passage_time, np.nan), resp.astype(np.int64)
 
-    def simulate(self, n, params, *, seed=None):
-        """Simulate ``n`` trials: a DataFrame with ``rt`` (s, non-decision time added) and
-        ``response``."""
+    def simulate(self, n, params, conditions=None, *, seed=None):
+        """Simulate trials on the engine.
+
+        Parameters
+        ----------
+        n : int
+            Trials per condition cell.
+        params : dict
+            Parameter values (defaults for the rest).
+        conditions : dict or pandas.DataFrame, optional
+            One value per condition the model reads, or a DataFrame with one row per cell to
+            simulate (``n`` trials each; its columns are copied to the output).
+        seed : int, optional
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``rt`` (s, non-decision time added), ``response`` (-1 and ``rt`` NaN when
+            undecided by ``t_max``) and the condition columns.
+        """
         import pandas as pd
 
         from sdekit.sde.random import check_seed
 
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"n must be a positive integer, got {n}")
         seed = check_seed(seed)
-        values = self.vector(params)
-        times, resp = self.decisions(values, n=n, seed=seed)
-        frame = pd.DataFrame({"rt": times + values["t0"], "response": resp})
-        frame.attrs["undecided"] = int((resp == -1).sum())
-        return frame
+        if isinstance(conditions, pd.DataFrame):
+            cells = conditions.to_dict("records")
+        else:
+            cells = [dict(conditions or {})]
+        frames = []
+        for i, cell in enumerate(cells):
+            values = self.vector(params, {c: cell[c] for c in self.conditions if c in cell})
+            # one stream per cell (the first cell's is the seed itself)
+            cell_seed = (seed + i * 0x9E3779B97F4A7C15) % 2**64  # wraps as uint64 would
+            times, resp = self.decisions(values, n=n, seed=cell_seed)
+            frame = pd.DataFrame({"rt": times + values["t0"], "response": resp})
+            for c, v in cell.items():
+                frame[c] = v
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        out.attrs["undecided"] = int((out["response"] == -1).sum())
+        return out
 
     # -- likelihood --------------------------------------------------------------------------
     def density(self, values, rt, response):
@@ -283,7 +379,7 @@ class SimulationModel:
         """``{response: (pdf, cdf, probability)}`` on the RT ``grid`` (for the plots)."""
         from sdekit.ddm.plots import curves_from_densities
 
-        values = self.vector(params)
+        values = self.vector(params, conditions)
         _, resp = self.decisions(values)
         dens = {r: self.density(values, grid, np.full(np.shape(grid), r)) for r in (1, 0)}
         probs = {r: float(np.mean(resp == r)) for r in (1, 0)}
@@ -310,3 +406,10 @@ def _lca_drift(t, x, p, out):
     leak, inhibition = p[2], p[3]
     out[0] = p[0] - leak * x[0] - inhibition * x[1]
     out[1] = p[1] - leak * x[1] - inhibition * x[0]
+
+
+@nb.njit(cache=True)
+def _lca_coherence_drift(t, x, p, out):
+    leak, inhibition = p[2], p[3]
+    out[0] = p[0] - leak * x[0] - inhibition * x[1]
+    out[1] = p[0] + p[1] * p[4] - leak * x[1] - inhibition * x[0]
