@@ -1,6 +1,6 @@
 """Parameter recovery for generalized decision models: simulate, fit, compare with the truth.
 
-Two settings, each over many simulated data sets with fixed seeds:
+Settings, each over many simulated data sets with fixed seeds:
 
 * ``collapse``: a DDM with Weibull-collapsing bounds (Hawkins et al. 2015), fitted through its
   Fokker–Planck likelihood (``ddm.DecisionModel``);
@@ -8,7 +8,8 @@ Two settings, each over many simulated data sets with fixed seeds:
   the simulated likelihood (``ddm.SimulationModel``); ``lca-leak-fixed``: the same with the leak
   held at its true value; ``lca-coherence``: the LCA in a design of three stimulus strengths
   (``SimulationModel.lca(coherence=...)``, the trials split evenly between them), which shares
-  leak and inhibition across strengths. For the LCA settings the table adds the sum and the
+  leak and inhibition across strengths (``lca-coherence-leak-fixed``: with the leak held at its
+  true value). For the LCA settings the table adds the sum and the
   difference of leak and inhibition (the decay rates of the accumulators' sum and difference),
   with standard errors from the fit's covariance.
 
@@ -61,6 +62,12 @@ SETTINGS = {
         "fixed": {},
         "coherence": (0.0, 0.5, 1.0),
     },
+    # the same with the leak known: does constraining one of the pair recover the other?
+    "lca-coherence-leak-fixed": {
+        "truth": dict(v=1.0, gain=2.0, inhibition=0.5, a=1.0, t0=0.3),
+        "fixed": {"leak": 1.0},
+        "coherence": (0.0, 0.5, 1.0),
+    },
 }
 
 
@@ -69,7 +76,7 @@ def make_model(setting, n_sim, dt):
 
     if setting == "collapse":
         return ddm.DecisionModel(bound=ddm.Bound.weibull(shape=3.0))
-    if setting == "lca-coherence":
+    if setting.startswith("lca-coherence"):
         return ddm.SimulationModel.lca(coherence="coherence", n_sim=n_sim, dt=dt)
     return ddm.SimulationModel.lca(n_sim=n_sim, dt=dt)  # lca, lca-leak-fixed
 
