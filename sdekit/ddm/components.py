@@ -116,6 +116,30 @@ def checked_values(params, values):
     return out
 
 
+def checked_conditions(names, conditions):
+    """``{name: float}`` for each condition a model reads (``names``), from ``conditions`` (a
+    dict); a missing, unknown, non-numeric or non-finite condition is a ValueError naming it."""
+    conditions = dict(conditions or {})
+    missing = [c for c in names if c not in conditions]
+    if missing:
+        raise ValueError(f"this model reads condition(s) {missing}: give "
+                         f"conditions={{{missing[0]!r}: value}}")
+    extra = sorted(set(conditions) - set(names))
+    if extra:
+        raise ValueError(f"conditions {extra} are not read by this model (it reads "
+                         f"{list(names) or 'none'})")
+    out = {}
+    for c in names:
+        try:
+            value = float(conditions[c])
+        except (TypeError, ValueError):
+            raise ValueError(f"condition {c} must be numeric, got {conditions[c]!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"condition {c} must be finite, got {value}")
+        out[c] = value
+    return out
+
+
 @dataclass(frozen=True)
 class _Const:
     """A component argument fixed to a number when the component was made."""

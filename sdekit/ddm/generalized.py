@@ -10,8 +10,6 @@ vector is ``[model parameters..., condition values...]``; the same two objects f
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -23,6 +21,7 @@ from sdekit.ddm.components import (
     NonDecision,
     Start,
     Urgency,
+    checked_conditions,
     checked_values,
     compile_component,
     find_declaration,
@@ -193,22 +192,7 @@ class DecisionModel:
         """
         out = np.empty(len(self._index))
         out[:len(self.params)] = list(checked_values(self.params, params).values())
-        conditions = dict(conditions or {})
-        missing = [c for c in self.conditions if c not in conditions]
-        if missing:
-            raise ValueError(f"this model reads condition(s) {missing}: give "
-                             f"conditions={{{missing[0]!r}: value}}")
-        extra = sorted(set(conditions) - set(self.conditions))
-        if extra:
-            raise ValueError(f"conditions {extra} are not read by this model (it reads "
-                             f"{list(self.conditions) or 'none'})")
-        for c in self.conditions:
-            try:
-                value = float(conditions[c])
-            except (TypeError, ValueError):
-                raise ValueError(f"condition {c} must be numeric, got {conditions[c]!r}") from None
-            if not math.isfinite(value):
-                raise ValueError(f"condition {c} must be finite, got {value}")
+        for c, value in checked_conditions(self.conditions, conditions).items():
             out[self._index[c]] = value
         self._check_start(out)
         return out

@@ -29,7 +29,13 @@ import math
 import numba as nb
 import numpy as np
 
-from sdekit.ddm.components import checked_values, declarations, find_declaration, param
+from sdekit.ddm.components import (
+    checked_conditions,
+    checked_values,
+    declarations,
+    find_declaration,
+    param,
+)
 
 __all__ = ["SimulationModel"]
 
@@ -250,23 +256,7 @@ class SimulationModel:
             not a finite number.
         """
         values = checked_values(self.params, params)
-        conditions = dict(conditions or {})
-        missing = [c for c in self.conditions if c not in conditions]
-        if missing:
-            raise ValueError(f"this model reads condition(s) {missing}: give "
-                             f"conditions={{{missing[0]!r}: value}}")
-        extra = sorted(set(conditions) - set(self.conditions))
-        if extra:
-            raise ValueError(f"conditions {extra} are not read by this model (it reads "
-                             f"{list(self.conditions) or 'none'})")
-        for c in self.conditions:
-            try:
-                value = float(conditions[c])
-            except (TypeError, ValueError):
-                raise ValueError(f"condition {c} must be numeric, got {conditions[c]!r}") from None
-            if not math.isfinite(value):
-                raise ValueError(f"condition {c} must be finite, got {value}")
-            values[c] = value
+        values.update(checked_conditions(self.conditions, conditions))
         return values
 
     # -- simulation --------------------------------------------------------------------------
