@@ -353,24 +353,17 @@ class DecisionModel:
         pandas.DataFrame
             ``rt`` (s), ``response`` (1 upper, 0 lower, -1 undecided) and condition columns.
         """
-        from sdekit.ddm.simulate import simulate_sde
-        from sdekit.sde.random import check_seed, uniforms
+        from sdekit.ddm.simulate import condition_cells, simulate_sde
+        from sdekit.sde.random import uniforms
 
+        cells = condition_cells(n, conditions, seed)
         n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        seed = check_seed(seed)
-        if isinstance(conditions, pd.DataFrame):
-            cells = conditions.to_dict("records")
-        else:
-            cells = [dict(conditions or {})]
         frames = []
-        for i, cell in enumerate(cells):
+        for cell, cell_seed in cells:
             own = {c: cell[c] for c in self.conditions if c in cell}
             p = self.vector(params, own)
             z, sz = self.start_position(p)
             b0 = float(self._compile()[1](0.0, p))
-            cell_seed = (seed + i * 0x9E3779B97F4A7C15) % 2**64  # wraps as uint64 would
             if sz > 0:
                 u = uniforms(cell_seed ^ 0x535A, n, 1)[:, 0]
                 x0 = (2.0 * (z + sz * (u - 0.5)) - 1.0) * b0
@@ -384,7 +377,7 @@ class DecisionModel:
             frames.append(frame)
         out = pd.concat(frames, ignore_index=True)
         out.attrs["undecided"] = int((out["response"] == -1).sum())
-        out.attrs["seed"] = seed
+        out.attrs["seed"] = cells[0][1]  # the first cell's seed is the checked seed
         return out
 
 

@@ -14,7 +14,34 @@ import pandas as pd
 from sdekit.sde import Boundaries, DriftDiffusion, solve
 from sdekit.sde.random import check_seed
 
-__all__ = ["simulate_sde", "simulate_ddm_euler"]
+__all__ = ["simulate_sde", "simulate_ddm_euler", "condition_cells"]
+
+
+def condition_cells(n, conditions, seed):
+    """The cells a model's ``simulate`` runs: ``(cell, cell_seed)`` pairs.
+
+    Parameters
+    ----------
+    n : int
+        Trials per cell (checked to be positive).
+    conditions : dict or pandas.DataFrame or None
+        One cell's condition values, or a DataFrame with one row per cell.
+    seed : int or None
+
+    Returns
+    -------
+    list of (dict, int)
+        Each cell's values (all of its columns) and its own seed; the first cell's seed is
+        ``seed`` itself, the others are spread by the golden-ratio increment (mod 2**64).
+    """
+    if int(n) < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    seed = check_seed(seed)
+    if isinstance(conditions, pd.DataFrame):
+        cells = conditions.to_dict("records")
+    else:
+        cells = [dict(conditions or {})]
+    return [(cell, (seed + i * 0x9E3779B97F4A7C15) % 2**64) for i, cell in enumerate(cells)]
 
 
 def simulate_sde(sde, boundaries, x0, n, *, t0=0.0, dt=1e-3, t_max=20.0, params=None,

@@ -300,22 +300,12 @@ class SimulationModel:
         """
         import pandas as pd
 
-        from sdekit.sde.random import check_seed
+        from sdekit.ddm.simulate import condition_cells
 
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"n must be a positive integer, got {n}")
-        seed = check_seed(seed)
-        if isinstance(conditions, pd.DataFrame):
-            cells = conditions.to_dict("records")
-        else:
-            cells = [dict(conditions or {})]
         frames = []
-        for i, cell in enumerate(cells):
+        for cell, cell_seed in condition_cells(n, conditions, seed):
             values = self.vector(params, {c: cell[c] for c in self.conditions if c in cell})
-            # one stream per cell (the first cell's is the seed itself)
-            cell_seed = (seed + i * 0x9E3779B97F4A7C15) % 2**64  # wraps as uint64 would
-            times, resp = self.decisions(values, n=n, seed=cell_seed)
+            times, resp = self.decisions(values, n=int(n), seed=cell_seed)
             frame = pd.DataFrame({"rt": times + values["t0"], "response": resp})
             for c, v in cell.items():
                 frame[c] = v
