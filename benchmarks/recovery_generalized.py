@@ -89,11 +89,9 @@ def _combination(res, weights):
     return float(w @ res.params[names].to_numpy()), float(np.sqrt(w @ cov @ w))
 
 
-def one(args):
-    setting, index, trials, n_sim, dt, starts, profile = args
-    from sdekit import ddm
-
-    model = make_model(setting, n_sim, dt)
+def data_set(setting, index, trials, model):
+    """Data set ``index`` of a setting: simulated at the true parameters with seed 1000 + index
+    (the trials split evenly between the stimulus strengths, where there are several)."""
     spec = SETTINGS[setting]
     truth = dict(spec["truth"], **spec["fixed"])
     if "coherence" in spec:
@@ -101,7 +99,71 @@ def one(args):
         data = model.simulate(trials // len(strengths), truth, strengths, seed=1000 + index)
     else:
         data = model.simulate(trials, truth, seed=1000 + index)
-    data = data[data.response >= 0]
+    return data[data.response >= 0]
+
+
+def _simulated_loglik(model, data, values):
+    """Log-likelihood of ``data`` under a SimulationModel, summed over its condition cells."""
+    cols = list(model.conditions)
+    groups = data.groupby(cols) if cols else [((), data)]
+    total = 0.0
+    for key, cell in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        vec = model.vector(values, dict(zip(cols, key, strict=True)))
+        total += float(np.sum(np.log(model.density(vec, cell.rt.to_numpy(),
+                                                   cell.response.to_numpy()))))
+    return total
+
+
+def recheck(args, rows):
+    """Each LCA estimate against the truth under the fit's likelihood and under an accurate one
+    (``--recheck-n-sim`` simulated trials per strength, other random numbers): the gain in
+    log-likelihood of the estimate over the truth. Under the accurate likelihood twice the gain
+    is, asymptotically, chi-squared with as many degrees of freedom as free parameters; under
+    the fit's own it also holds the kernel's smoothing bias."""
+    from scipy.stats import chi2
+
+    frame = pd.DataFrame(rows)
+    spec = SETTINGS[args.setting]
+    truth = dict(spec["truth"], **spec["fixed"])
+    free = list(spec["truth"])
+    fitted = make_model(args.setting, args.n_sim, args.dt)
+    accurate = make_model(args.setting, args.recheck_n_sim, args.dt)
+    accurate.seed = 1
+    out = []
+    for index, g in frame.groupby("dataset"):
+        data = data_set(args.setting, int(index), args.trials, fitted)
+        estimate = dict(truth, **{n: float(g.set_index("parameter").estimate[n]) for n in free})
+        out.append({"dataset": index,
+                    "gain (fit's likelihood)": _simulated_loglik(fitted, data, estimate)
+                    - _simulated_loglik(fitted, data, truth),
+                    "gain (accurate)": _simulated_loglik(accurate, data, estimate)
+                    - _simulated_loglik(accurate, data, truth)})
+        print(f"data set {index} rechecked", file=sys.stderr, flush=True)
+    out = pd.DataFrame(out)
+    limit = 0.5 * float(chi2.ppf(0.95, len(free)))
+    summary = []
+    for col in ("gain (fit's likelihood)", "gain (accurate)"):
+        x = out[col]
+        summary.append({"log-likelihood of the estimate minus the truth's": col,
+                        "median": float(x.median()), "5 %": float(x.quantile(0.05)),
+                        "95 %": float(x.quantile(0.95)), "max": float(x.max()),
+                        f"share below {limit:.2f} (LR 95 %)": float((x <= limit).mean()),
+                        "share below 0": float((x < 0).mean())})
+    print(f"### {args.setting}: estimates against the truth, fit's likelihood (n_sim "
+          f"{args.n_sim}) and accurate (n_sim {args.recheck_n_sim}), {len(out)} data sets")
+    print()
+    print(markdown(pd.DataFrame(summary)))
+
+
+def one(args):
+    setting, index, trials, n_sim, dt, starts, profile = args
+    from sdekit import ddm
+
+    model = make_model(setting, n_sim, dt)
+    spec = SETTINGS[setting]
+    truth = dict(spec["truth"], **spec["fixed"])
+    data = data_set(setting, index, trials, model)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -151,6 +213,17 @@ def summarise(rows):
     return pd.DataFrame(out), float(frame.groupby("dataset").seconds.first().mean())
 
 
+def correlations(rows):
+    """Correlation matrix of the free parameters' estimates across data sets, as a frame with
+    the parameter names in its first column."""
+    frame = pd.DataFrame(rows)
+    names = [n for n in frame.parameter.unique() if "+" not in n and "-" not in n]
+    wide = frame.pivot(index="dataset", columns="parameter", values="estimate")[names]
+    corr = wide.corr()
+    corr.insert(0, "", corr.index)
+    return corr
+
+
 def markdown(frame):
     """A Markdown table (without needing the optional ``tabulate`` package)."""
     def cell(x):
@@ -184,7 +257,18 @@ def main(argv=None):
     parser.add_argument("--profile", default="", metavar="P[,P...]",
                         help="also compute profile-likelihood intervals of these parameters "
                              "(Fokker-Planck models; each costs about ten refits per data set)")
+    parser.add_argument("--recheck-n-sim", type=int, default=0, metavar="N",
+                        help="with --rows of a finished LCA run: compare each estimate's "
+                             "log-likelihood with the truth's under the fit's likelihood and "
+                             "under one with N simulated trials per strength (no fitting)")
     args = parser.parse_args(argv)
+    if args.recheck_n_sim:
+        if not (args.rows and os.path.exists(args.rows)):
+            parser.error("--recheck-n-sim needs --rows with the estimates of a finished run")
+        if not args.setting.startswith("lca"):
+            parser.error("--recheck-n-sim applies to the simulated-likelihood (lca) settings")
+        recheck(args, pd.read_csv(args.rows).to_dict("records"))
+        return
     profile = tuple(p for p in args.profile.split(",") if p)
     tasks = [(args.setting, i, args.trials, args.n_sim, args.dt, args.starts, profile)
              for i in range(args.datasets)]
@@ -220,6 +304,11 @@ def main(argv=None):
           + f", {args.starts} optimiser start(s) per fit")
     print()
     print(markdown(table))
+    print()
+    print("Correlations of the estimates across data sets (a ridge in the likelihood shows as "
+          "correlations near +-1):")
+    print()
+    print(markdown(correlations(rows)))
     print()
     cpu = platform.processor() or platform.machine()
     print(f"mean fit time {mean_fit:.1f} s per data set; wall time {wall / 60:.1f} min with "
