@@ -137,6 +137,32 @@ def test_profile_interval_of_a_generalized_model(collapsing_data):
         assert res.llf - held.llf == pytest.approx(1.920729, abs=5e-3)
 
 
+def test_profile_interval_of_one_level_of_a_condition_dependent_parameter():
+    """A profile of v[hard] holds v in the hard cells only: at its bounds the fit lies
+    chi2(1).ppf(0.95) / 2 below the maximum, as an independent fit of the same model written
+    with the two drifts as separate parameters, v_hard held there, says."""
+    model = DecisionModel()
+    truth = dict(a=1.5, z=0.5, t0=0.3)
+    cells = pd.DataFrame({"level": ["easy", "hard"], "hard": [0.0, 1.0]})
+    data = pd.concat([model.simulate(300, dict(truth, v=v), cells.iloc[[i]], seed=21 + i)
+                      for i, v in enumerate((1.5, 0.5))], ignore_index=True)
+    res = ddm.fit(data, model=model, depends_on={"v": "level"}, fixed={"z": 0.5},
+                  progress=False)
+    lo, hi = res.conf_int(method="profile", cols="v[hard]").loc["v[hard]"]
+    assert lo < res.params["v[hard]"] < hi
+
+    two_drifts = DecisionModel(drift=Drift(
+        lambda t, x, v_easy, v_hard, hard: v_easy + (v_hard - v_easy) * hard,
+        params={"v_easy": (-np.inf, np.inf), "v_hard": (-np.inf, np.inf)},
+        conditions=("hard",)))
+    same = ddm.fit(data, model=two_drifts, fixed={"z": 0.5}, progress=False)
+    assert same.llf == pytest.approx(res.llf, abs=1e-3)
+    for bound in (lo, hi):
+        held = ddm.fit(data, model=two_drifts, fixed={"z": 0.5, "v_hard": bound},
+                       progress=False)
+        assert res.llf - held.llf == pytest.approx(1.920729, abs=5e-3)
+
+
 def test_fit_conditions_subjects_and_plot(tmp_path):
     model = DecisionModel(drift=Drift.scaled_by("coherence"), bound=Bound.linear())
     cells = pd.DataFrame({"coherence": [0.2, 0.6]})

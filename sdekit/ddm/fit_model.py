@@ -95,6 +95,10 @@ class _ModelProblem:
         # slots: one per free parameter, or one per level of the columns it depends on
         self.names, self.decl, self.slot_cells = [], [], []
         self.cell_slot = [dict() for _ in labels]  # cell -> {param: slot}
+        # slots held at a value (a profile likelihood's refits of one level of a parameter that
+        # depends on conditions): not free, their value fixed in their own cells only
+        held = dict(pl.extra.get("hold", {}))
+        self.cell_fixed = [dict() for _ in labels]
         for p in model.params:
             if p.name not in spec["free"]:
                 continue
@@ -107,7 +111,16 @@ class _ModelProblem:
                             key=lambda k: tuple(map(str, k)))
             for lev in levels:
                 cells = [i for i, k in enumerate(labels) if tuple(k[j] for j in pos) == lev]
-                self._add_slot(f"{p.name}[{'.'.join(map(str, lev))}]", p, cells)
+                name = f"{p.name}[{'.'.join(map(str, lev))}]"
+                if name in held:
+                    value = float(held.pop(name))
+                    for c in cells:
+                        self.cell_fixed[c][p.name] = value
+                    continue
+                self._add_slot(name, p, cells)
+        if held:
+            raise ValueError(f"cannot hold {sorted(held)}: not a level of a parameter that "
+                             f"depends on conditions")
         self.po_slot = None
         po = spec["p_outlier"]
         if po == "free":
@@ -176,6 +189,7 @@ class _ModelProblem:
     def cell_values(self, theta, c):
         """Natural parameter values (dict) in cell ``c``."""
         values = dict(self.fixed_values)
+        values.update(self.cell_fixed[c])
         for name, j in self.cell_slot[c].items():
             if name != "p_outlier":
                 values[name] = float(theta[j])
@@ -587,11 +601,6 @@ class ModelResults(DDMResults):
                 "Monte Carlo ripples make the refits' maxima jump; refit with the parameter in "
                 "fixed= at several values (and a larger n_sim) and compare log-likelihoods")
         j = list(self.params.index).index(name)
-        if name != prob.decl[j].name:
-            raise NotImplementedError(
-                f"profile-likelihood intervals of {name!r} (one level of a parameter that "
-                f"depends on conditions) are not offered for generalized models yet; those of "
-                f"parameters shared by all trials are")
         cache = self.__dict__.setdefault("_profiles", {})
         if name not in cache:
             cache[name] = _ModelProfile(prob, self.params.to_numpy(), -self.llf, j)
@@ -738,7 +747,8 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
 class _ModelProfile(_Profile):
     """Profile likelihood of one parameter of a Fokker-Planck decision-model fit: refits with the
     parameter fixed, exactly as ``fit(..., fixed={name: value})`` would, each started from the
-    solution at the nearest value already profiled."""
+    solution at the nearest value already profiled. One level of a parameter that depends on
+    conditions (``v[easy]``) is held in its own cells only, the other levels staying free."""
 
     def __init__(self, prob, theta_hat, nll_hat, j):
         self.prob, self.j, self.nll_hat = prob, j, float(nll_hat)
@@ -767,15 +777,18 @@ class _ModelProfile(_Profile):
         self.evaluations += 1
         pl, names = self.prob.pl, self.prob.names
         spec = dict(pl.spec)
+        extra = dict(pl.extra)
         if self.name == "p_outlier":
             spec["p_outlier"] = value if value > 0 else None
+        elif self.name != self.prob.decl[self.j].name:  # one level of a condition-dependent one
+            extra["hold"] = dict(extra.get("hold", {}), **{self.name: value})
         else:
             spec["free"] = [n for n in spec["free"] if n != self.name]
             spec["fixed"] = dict(spec["fixed"], **{self.name: value})
-        rest = {n: float(x) for n, x in zip(names, start, strict=True) if n != self.name}
+        extra["start"] = {n: float(x) for n, x in zip(names, start, strict=True)
+                          if n != self.name}
         try:
-            res = _fit_model_unit(replace(pl, spec=spec, starts=1,
-                                          extra=dict(pl.extra, start=rest)))
+            res = _fit_model_unit(replace(pl, spec=spec, starts=1, extra=extra))
         except (ValueError, FloatingPointError):
             return math.inf, start
         theta = np.array([value if n == self.name else res.params[n] for n in names])
