@@ -367,7 +367,8 @@ def build_parser():
                            "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
                            "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
                            "weibull, start point|uniform, nondecision point|uniform, urgency "
-                           "linear), 'race' or 'lca' (simulated likelihood), or FILE.py:NAME "
+                           "linear), 'race', 'lca' or 'lca:COLUMN' (simulated likelihood; "
+                           "COLUMN: stimulus strength), or FILE.py:NAME "
                            "for a model defined in your own file (see docs/models.md)")
     fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
                       metavar="PARAM=COLUMN",

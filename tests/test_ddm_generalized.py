@@ -308,6 +308,12 @@ def test_simulation_model_reads_conditions():
         SimulationModel(coded.sde, [p for p in coded.params if p.name != "t0"],
                         boundaries=lambda v: None)
 
+    from sdekit.ddm.generalized import model_from_text
+
+    assert model_from_text("lca:coh").conditions == ("coh",)
+    with pytest.raises(ValueError, match="lca:coherence"):
+        model_from_text("lca:")
+
     # the fitted log-likelihood is the sum of each cell's, each simulated at its own strength
     data = coded.simulate(100, truth, pd.DataFrame({"coh": [0.0, 1.0]}), seed=6)
     data = data[data.response >= 0]

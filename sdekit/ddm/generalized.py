@@ -446,8 +446,9 @@ def model_from_text(text):
     ``"drift=leaky,bound=weibull,nondecision=uniform"`` assembles a :class:`DecisionModel` from
     built-in components (unnamed components take their defaults; ``drift=scaled_by:coherence``
     reads a condition column); ``"race"`` and ``"lca"`` are the built-in
-    :class:`~sdekit.ddm.SimulationModel` s; ``"models.py:NAME"`` loads the model object ``NAME``
-    defined in a Python file of yours.
+    :class:`~sdekit.ddm.SimulationModel` s (``"lca:coherence"``: the LCA with its inputs coded
+    by that column); ``"models.py:NAME"`` loads the model object ``NAME`` defined in a Python
+    file of yours.
 
     Raises
     ------
@@ -461,6 +462,13 @@ def model_from_text(text):
         from sdekit.ddm.simulation_model import SimulationModel
 
         return getattr(SimulationModel, text)()
+    if text.startswith("lca:"):
+        from sdekit.ddm.simulation_model import SimulationModel
+
+        column = text.partition(":")[2].strip()
+        if not column:
+            raise ValueError("lca: needs a column of stimulus strengths: lca:coherence")
+        return SimulationModel.lca(coherence=column)
     if ".py:" in text:
         return _model_from_file(*text.rsplit(":", 1))
     kinds = {"drift": components.Drift, "bound": components.Bound, "start": components.Start,
