@@ -71,14 +71,14 @@ SETTINGS = {
 }
 
 
-def make_model(setting, n_sim, dt):
+def make_model(setting, n_sim, dt, seed=0):
     from sdekit import ddm
 
     if setting == "collapse":
         return ddm.DecisionModel(bound=ddm.Bound.weibull(shape=3.0))
     if setting.startswith("lca-coherence"):
-        return ddm.SimulationModel.lca(coherence="coherence", n_sim=n_sim, dt=dt)
-    return ddm.SimulationModel.lca(n_sim=n_sim, dt=dt)  # lca, lca-leak-fixed
+        return ddm.SimulationModel.lca(coherence="coherence", n_sim=n_sim, dt=dt, seed=seed)
+    return ddm.SimulationModel.lca(n_sim=n_sim, dt=dt, seed=seed)  # lca, lca-leak-fixed
 
 
 def _combination(res, weights):
@@ -127,11 +127,11 @@ def recheck(args, rows):
     spec = SETTINGS[args.setting]
     truth = dict(spec["truth"], **spec["fixed"])
     free = list(spec["truth"])
-    fitted = make_model(args.setting, args.n_sim, args.dt)
-    accurate = make_model(args.setting, args.recheck_n_sim, args.dt)
-    accurate.seed = 1
+    accurate = make_model(args.setting, args.recheck_n_sim, args.dt, seed=10**6)
     out = []
     for index, g in frame.groupby("dataset"):
+        fitted = make_model(args.setting, args.n_sim, args.dt,
+                            seed=int(index) if args.sim_seed == "per-dataset" else 0)
         data = data_set(args.setting, int(index), args.trials, fitted)
         estimate = dict(truth, **{n: float(g.set_index("parameter").estimate[n]) for n in free})
         out.append({"dataset": index,
@@ -157,10 +157,14 @@ def recheck(args, rows):
 
 
 def one(args):
-    setting, index, trials, n_sim, dt, starts, profile = args
+    setting, index, trials, n_sim, dt, starts, profile, sim_seed = args
     from sdekit import ddm
 
-    model = make_model(setting, n_sim, dt)
+    # The simulated likelihood's Monte Carlo error is a fixed function of the parameters under
+    # common random numbers: with one seed for every data set all fits share that one error
+    # (a bias the study cannot average out); a seed per data set lets it vary as it would
+    # between analyses.
+    model = make_model(setting, n_sim, dt, seed=index if sim_seed == "per-dataset" else 0)
     spec = SETTINGS[setting]
     truth = dict(spec["truth"], **spec["fixed"])
     data = data_set(setting, index, trials, model)
@@ -257,6 +261,10 @@ def main(argv=None):
     parser.add_argument("--profile", default="", metavar="P[,P...]",
                         help="also compute profile-likelihood intervals of these parameters "
                              "(Fokker-Planck models; each costs about ten refits per data set)")
+    parser.add_argument("--sim-seed", choices=("per-dataset", "fixed"), default="per-dataset",
+                        help="seed of a simulated likelihood's common random numbers: the data "
+                             "set's index (its Monte Carlo error varies between fits, as between "
+                             "analyses), or 0 for every fit (one shared error)")
     parser.add_argument("--recheck-n-sim", type=int, default=0, metavar="N",
                         help="with --rows of a finished LCA run: compare each estimate's "
                              "log-likelihood with the truth's under the fit's likelihood and "
@@ -270,8 +278,8 @@ def main(argv=None):
         recheck(args, pd.read_csv(args.rows).to_dict("records"))
         return
     profile = tuple(p for p in args.profile.split(",") if p)
-    tasks = [(args.setting, i, args.trials, args.n_sim, args.dt, args.starts, profile)
-             for i in range(args.datasets)]
+    tasks = [(args.setting, i, args.trials, args.n_sim, args.dt, args.starts, profile,
+              args.sim_seed) for i in range(args.datasets)]
     rows = []
     done = set()
     if args.rows and os.path.exists(args.rows):
@@ -301,7 +309,8 @@ def main(argv=None):
     print(f"### {args.setting}: {args.datasets} data sets of {args.trials} trials"
           + (f", {args.n_sim} simulated trials per evaluation and strength, dt {args.dt} s"
              if args.setting.startswith("lca") else "")
-          + f", {args.starts} optimiser start(s) per fit")
+          + f", {args.starts} optimiser start(s) per fit"
+          + (f", simulation seed {args.sim_seed}" if args.setting.startswith("lca") else ""))
     print()
     print(markdown(table))
     print()
