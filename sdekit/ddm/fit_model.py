@@ -217,8 +217,22 @@ class _ModelProblem:
                     d.low + 1.0 if math.isfinite(d.low) else d.high - 1.0)
             if d.name == "t0":
                 value = min(value, 0.9 * self.upper_nat[j])
-            theta[j] = value
+            theta[j] = self._inside(j, value)
         return theta
+
+    def _inside(self, j, value):
+        """``value`` moved off a bound of slot ``j``'s domain (a default of 0 for a rate that
+        may be 0, say): there the transform to the unbounded search space maps it to the far
+        edge of the search box, where the gradient vanishes and every start would stall."""
+        lo, hi = self.decl[j].low, self.upper_nat[j]
+        if math.isfinite(lo) and math.isfinite(hi):
+            margin = 0.05 * (hi - lo)
+            return min(max(value, lo + margin), hi - margin)
+        if math.isfinite(lo):
+            return max(value, lo + 0.1 * max(1.0, abs(lo)))
+        if math.isfinite(hi):
+            return min(value, hi - 0.1 * max(1.0, abs(hi)))
+        return value
 
     def prepare_grid(self, theta, accuracy=None):
         """Fix the time step and space cells from the accuracy target at ``theta``, for a whole
@@ -459,6 +473,25 @@ def _newton_decrement(g, H):
     return gain, step
 
 
+def _against_closed_bound(prob, theta, g, step):
+    """Parameters at a constrained optimum on a closed bound of their domain: the likelihood
+    rises towards the bound (``g`` is the gradient of the negative log-likelihood) and either
+    the Newton step ``step`` leaves the domain through it or the parameter lies within e^-10 of
+    it in the search coordinates (where the finite-difference Hessian, whose stencil crosses the
+    bound, is no guide)."""
+    out = np.zeros(prob.k, bool)
+    phi = prob.to_phi(theta)
+    for j, d in enumerate(prob.decl):
+        target = None if step is None else theta[j] + step[j]
+        hi = prob.upper_nat[j]
+        if math.isfinite(d.low) and not d.low_open and g[j] > 0:
+            out[j] = phi[j] <= -10.0 or (target is not None and target < d.low)
+        if (math.isfinite(hi) and hi == d.high and not d.high_open and g[j] < 0):
+            near = phi[j] <= -10.0 if prob.kind[j] == "exp_high" else phi[j] >= 10.0
+            out[j] = near or (target is not None and target > hi)
+    return out
+
+
 def _refine(prob, r, box, target, coarse):
     """From the coarse search's optimum to the fine grid's: Newton steps on the finite-difference
     quadratic (which the standard errors need anyway), or, when the optimum moved further than a
@@ -496,8 +529,11 @@ def _refine(prob, r, box, target, coarse):
         theta = prob.to_natural(r.x)
         f0, g, H = prob.local_quadratic(theta)
         gain, step = _newton_decrement(g, H)
-    # a parameter pinned at the edge of its box has no interior optimum: judge the others
+    # a parameter pinned at the edge of its box, or resting against a closed bound of its
+    # domain that the Newton step would cross (0 for a collapse rate the data do not show), has
+    # no interior optimum: judge the others
     pinned = np.abs(np.abs(prob.to_phi(theta)) - _PHI_BOX) < 1e-6
+    pinned |= _against_closed_bound(prob, theta, g, step)
     if np.any(pinned) and not np.all(pinned):
         keep = ~pinned
         gain, _ = _newton_decrement(g[keep], H[np.ix_(keep, keep)])
@@ -505,7 +541,14 @@ def _refine(prob, r, box, target, coarse):
     messages = [] if converged else [
         f"optimiser stopped without converging ({r.message}; a Newton step would still gain "
         f"{gain:.2g} nats)"]
-    return theta, f0, H, converged, messages
+    if np.any(pinned) and not np.all(pinned):
+        names = ", ".join(n for n, p in zip(prob.names, pinned, strict=True) if p)
+        messages.append(f"{names}: at the bound of the parameter's domain (the data prefer a "
+                        "value beyond it); its standard error is NaN and the others' are "
+                        "conditional on it")
+    else:
+        pinned = np.zeros(prob.k, bool)
+    return theta, f0, H, converged, messages, pinned
 
 
 def _fit_model_unit(pl):
@@ -559,7 +602,8 @@ def _fit_model_unit(pl):
                             "and the others' are conditional on them; fix one of them or raise "
                             "n_sim")
     else:
-        theta, nll, H, converged, messages = _refine(prob, r, box, target, coarse)
+        theta, nll, H, converged, messages, unidentified = _refine(prob, r, box, target,
+                                                                   coarse)
     cov = np.full((prob.k, prob.k), np.nan)
     keep = ~unidentified
     if keep.any() and np.all(np.isfinite(H)):
