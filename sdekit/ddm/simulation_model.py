@@ -206,9 +206,10 @@ class SimulationModel:
             With it, the name of a numeric data column ``c`` (stimulus strength in favour of
             response 1): unit 0's input is ``v`` and unit 1's is ``v + gain * c``, so trials of
             several strengths share ``v``, ``gain``, ``leak``, ``inhibition``, ``a`` and ``t0``.
-            Leak and inhibition trade off against the inputs when one pair of inputs is
-            fitted; several strengths identify them far better (see
-            ``docs/recovery-generalized.md``).
+            Leak and inhibition trade off against each other and against the inputs and
+            threshold; over three strengths and 1,000 trials ``gain`` and ``t0`` are recovered,
+            ``v`` and ``a`` with biases near 10 %, and leak and inhibition are not (see
+            ``docs/recovery-generalized.md``): hold one of them fixed where theory allows.
         **kwargs
             Passed to :class:`SimulationModel` (``n_sim``, ``dt``, ``seed``, ...).
         """
