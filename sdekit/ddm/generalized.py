@@ -342,11 +342,14 @@ class DecisionModel:
             One value per condition column, or a DataFrame with one row per cell to simulate
             (``n`` trials each; its columns are copied to the output).
         seed : int, optional
+            Seed of the random streams (None: fresh entropy). The same seed gives the same
+            trials; each cell draws from its own stream derived from it.
         dt : float
             Time step (s) of the Euler–Maruyama scheme.
         t_max : float
             Longest decision time; undecided trials get ``rt = NaN`` and ``response = -1``.
         backend : {"numba", "cuda", "torch"}
+            Engine backend that runs the paths.
 
         Returns
         -------

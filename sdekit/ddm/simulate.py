@@ -27,6 +27,7 @@ def condition_cells(n, conditions, seed):
     conditions : dict or pandas.DataFrame or None
         One cell's condition values, or a DataFrame with one row per cell.
     seed : int or None
+        The caller's seed (None: fresh entropy, drawn once for all cells).
 
     Returns
     -------

@@ -292,6 +292,8 @@ class SimulationModel:
             One value per condition the model reads, or a DataFrame with one row per cell to
             simulate (``n`` trials each; its columns are copied to the output).
         seed : int, optional
+            Seed of the random streams (None: fresh entropy). The same seed gives the same
+            trials; each cell draws from its own stream derived from it.
 
         Returns
         -------
