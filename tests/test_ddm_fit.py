@@ -291,6 +291,28 @@ def test_nonconvergence_is_flagged_and_named(monkeypatch):
     assert not res[7].converged
 
 
+@pytest.mark.parametrize("sz, explained", [(0.97, True), (0.5, False)])
+def test_nonconvergence_with_a_window_near_a_boundary_says_why(monkeypatch, sz, explained):
+    # A start-point window nearly touching a boundary gives the decision time a 1/sqrt(t) peak
+    # at 0, where full-DDM fits stall (docs/fitting.md, The global maximum): the message says
+    # so, and only then.
+    from sdekit.ddm import fitting as fitmod
+
+    def stuck(self, phi, maxiter=300):
+        return phi, self.objective(phi)[0] * self.n, False, "forced stop", 1
+
+    monkeypatch.setattr(fitmod._Problem, "levenberg_marquardt", stuck)
+    monkeypatch.setattr(fitmod._Problem, "newton_polish",
+                        lambda self, t, f, g, H: (t, f, g, H))
+    res = fit(simulate(200, seed=8), free=["v", "a", "t0"], fixed={"z": 0.5, "sz": sz},
+              starts=1, progress=False)
+    assert not res.converged
+    notes = [m for m in res.messages if "start-point window fills" in m]
+    assert len(notes) == explained
+    if explained:
+        assert f"{100 * sz:.1f} %" in notes[0] and "fixed={'sz'" in notes[0]
+
+
 BAD = [
     (dict(fixed={"q": 1.0}), r"unknown parameter\(s\) \['q'\] in fixed"),
     (dict(free=["v", "drift"]), r"unknown parameter\(s\) \['drift'\] in free"),

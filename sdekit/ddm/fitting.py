@@ -900,6 +900,31 @@ class _Problem:
         return 0.5 * (H + H.T)
 
 
+#: Share of the room z leaves (``sz / (2 min(z, 1 - z))``) beyond which a start-point window is
+#: said to nearly touch a boundary.
+_WINDOW_NEAR_BOUND = 0.95
+
+
+def _window_reach(prob, theta):
+    """The largest share, over trials, of the room its ``z`` leaves that the start-point window
+    ``sz`` fills: 1 when the window reaches a boundary, 0 without a window."""
+    pars = dict(zip(PARAM_NAMES, prob.trial_params(theta), strict=True))
+    z, sz = np.broadcast_arrays(pars["z"], pars["sz"])
+    if not np.any(sz > 0):
+        return 0.0
+    return float(np.max(sz / (2.0 * np.minimum(z, 1.0 - z))))
+
+
+def _window_message(reach):
+    """Why a fit whose start-point window nearly touches a boundary may not converge."""
+    return (f"the start-point window fills {100 * reach:.1f} % of the room z leaves, nearly "
+            "touching a boundary: there the decision-time density grows like 1/sqrt(t) as t -> 0, "
+            "so the likelihood bends sharply wherever t0 or t0 + st comes close to an RT and "
+            "no optimiser settles; such a maximum sits at the edge of the model, not inside it. "
+            "Compare with fits at fixed sz values (fixed={'sz': ...}) or the default search "
+            "(see 'The global maximum' in docs/fitting.md)")
+
+
 def _lm_result(prob, x0):
     from scipy.optimize import OptimizeResult
 
@@ -1151,6 +1176,9 @@ def _fit_unit(pl: _Payload):
         why = ("its search ended, but" if r.message == "converged" else f"{r.message};")
         messages.append(f"optimiser stopped without converging ({why} the largest gradient "
                         f"component per trial is {gnorm:.2g}, above 1e-05)")
+        reach = _window_reach(prob, theta)
+        if reach > _WINDOW_NEAR_BOUND:
+            messages.append(_window_message(reach))
     cov = _covariance(prob, theta, H, messages)
     if pl.method == "qmp":
         messages = [m for m in messages if not m.startswith("observed")]
