@@ -9,6 +9,7 @@ from scipy import stats
 
 from sdekit import ddm
 from sdekit.ddm.components import Bound, Drift, NonDecision, Start, Urgency
+from sdekit.ddm.fitting import FitWarning
 from sdekit.ddm.generalized import DecisionModel
 from sdekit.ddm.simulation_model import SimulationModel
 
@@ -124,6 +125,20 @@ def test_fit_recovers_a_collapsing_bound_model(collapsing_data):
     assert "collapse" in res.summary()
     ci = res.conf_int()
     assert np.all(ci["lower"] < res.params) and np.all(res.params < ci["upper"])
+
+
+def test_indefinite_curvature_at_the_end_is_named_not_an_infinite_gain(monkeypatch):
+    # Where the Hessian at the end is not negative definite the Newton step's gain is undefined;
+    # the message says what that means instead of "would still gain inf nats".
+    from sdekit.ddm import fit_model
+
+    monkeypatch.setattr(fit_model, "_newton_decrement", lambda g, H: (math.inf, None))
+    model = DecisionModel()
+    data = model.simulate(300, dict(v=1.0, a=1.5, z=0.5, t0=0.3), seed=4)
+    with pytest.warns(FitWarning, match="does not curve down in every direction"):
+        res = ddm.fit(data, model=model, fixed={"z": 0.5}, progress=False)
+    assert not res.converged
+    assert not any("inf nats" in m for m in res.messages)
 
 
 def test_profile_interval_of_a_generalized_model(collapsing_data):

@@ -538,9 +538,16 @@ def _refine(prob, r, box, target, coarse):
         keep = ~pinned
         gain, _ = _newton_decrement(g[keep], H[np.ix_(keep, keep)])
     converged = math.isfinite(f0) and gain < 1e-3
-    messages = [] if converged else [
-        f"optimiser stopped without converging ({r.message}; a Newton step would still gain "
-        f"{gain:.2g} nats)"]
+    if converged:
+        messages = []
+    elif math.isfinite(gain):
+        messages = [f"optimiser stopped without converging ({r.message}; a Newton step would "
+                    f"still gain {gain:.2g} nats)"]
+    else:
+        messages = [f"optimiser stopped without converging ({r.message}; the log-likelihood "
+                    "does not curve down in every direction there: not a maximum, or a "
+                    "parameter the data do not identify; fix one of a trading pair or simplify "
+                    "the model)"]
     if np.any(pinned) and not np.all(pinned):
         names = ", ".join(n for n, p in zip(prob.names, pinned, strict=True) if p)
         messages.append(f"{names}: at the bound of the parameter's domain (the data prefer a "
