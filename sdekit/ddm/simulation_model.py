@@ -209,7 +209,8 @@ class SimulationModel:
             Leak and inhibition trade off against each other and against the inputs and
             threshold; over three strengths and 1,000 trials ``gain`` and ``t0`` are recovered,
             ``v`` and ``a`` with biases near 10 %, and leak and inhibition are not (see
-            ``docs/recovery-generalized.md``): hold one of them fixed where theory allows.
+            ``docs/recovery-generalized.md``): hold one of them fixed where theory allows
+            (with the leak held, inhibition is recovered without bias, if imprecisely).
         **kwargs
             Passed to :class:`SimulationModel` (``n_sim``, ``dt``, ``seed``, ...).
         """
