@@ -539,10 +539,43 @@ def test_profile_interval_errors_name_the_problem():
     qmp = fit(data, method="qmp", progress=False)
     with pytest.raises(ValueError, match="maximum-likelihood"):
         qmp.conf_int(method="profile")
-    # the full DDM's held refits are not reliable yet: refused, not silently rough
-    full = fit(data, model="full", fixed={"sz": 0.0, "st": 0.0}, progress=False)
-    with pytest.raises(NotImplementedError, match="full DDM"):
-        full.conf_int(method="profile", cols="sv")
+
+
+def test_full_ddm_profile_intervals_match_fits_with_the_parameter_fixed():
+    # A full-DDM estimate with sz and sv near 0: a refit continued from it keeps sz at 0 unless
+    # it also searches from a window (without that, st's upper bound came out at 0.2345, where
+    # a fit with st fixed lies only 1.745 below the maximum). sz's own standard error is NaN:
+    # its bound search must step within the range rather than leap to its edge.
+    truth = {"v": 1.0, "a": 1.5, "z": 0.5, "t0": 0.3, "sv": 0.8, "sz": 0.2, "st": 0.15}
+    rt, resp = sample_ddm(500, seed=6, **truth)
+    data = pd.DataFrame({"rt": rt, "response": resp})
+    res = fit(data, model="full", progress=False)
+    assert res.converged and res.params["sz"] < 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)
+        ci = res.conf_int(method="profile", cols=["st", "sz"])
+    assert ci.loc["sz", "lower"] == 0.0
+    for name in ("st", "sz"):
+        for bound in ci.loc[name]:
+            if bound == 0.0:
+                continue
+            held = fit(data, model="full", fixed={name: bound}, progress=False)
+            assert res.llf - held.llf == pytest.approx(1.920729, abs=5e-3), (name, bound)
+
+
+def test_full_ddm_profile_bounds_in_the_wide_window_corner_are_nan_with_the_reason():
+    # 200 trials whose likelihood rises towards a start-point window touching a boundary
+    # (docs/fitting.md, The global maximum): refits there stall, and one held at a lower a
+    # finds a higher maximum than the default fit. No bound is placed on such refits.
+    truth = {"v": 1.0, "a": 1.5, "z": 0.5, "t0": 0.3, "sv": 0.8, "sz": 0.2, "st": 0.15}
+    rt, resp = sample_ddm(200, seed=2000, **truth)
+    res = fit(pd.DataFrame({"rt": rt, "response": resp}), model="full", progress=False)
+    with pytest.warns(FitWarning) as caught:
+        ci = res.conf_int(method="profile", cols=["sz", "a"])
+    notes = " ".join(str(w.message) for w in caught)
+    assert np.isnan(ci.loc["sz", "upper"]) and "start-point window" in notes
+    assert np.isnan(ci.loc["a", "lower"]) and "higher log-likelihood" in notes
+    assert ci.loc["a", "upper"] > res.params["a"]
 
 
 def test_global_search_finds_the_wide_window_maximum_of_the_full_ddm():

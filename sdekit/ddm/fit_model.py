@@ -806,6 +806,7 @@ class _ModelProfile(_Profile):
         self.name = self.base = prob.names[j]
         self.hat = np.array(theta_hat, float)
         self.points = {float(theta_hat[j]): (float(nll_hat), self.hat.copy())}
+        self.doubts, self.notes = {}, []
         self.evaluations = 0
 
     def domain(self, theta_hat):

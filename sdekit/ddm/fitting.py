@@ -965,6 +965,15 @@ def _covariance(prob, theta, H, messages):
     return cov
 
 
+#: Largest gradient component per trial (optimiser coordinates) of a profile refit that is
+#: trusted though it missed the fit's convergence test.
+_PROFILE_GRADIENT = 1e-3
+
+
+class _Doubtful(Exception):
+    """A profile refit that cannot be trusted (its message says why)."""
+
+
 class _Profile:
     """Profile likelihood of one parameter slot of a fitted problem: the smallest negative
     log-likelihood with that slot held at a value and every other parameter re-estimated.
@@ -974,6 +983,12 @@ class _Profile:
     (``v[easy]``, ``v:coherence``) by a search that leaves that slot where it is. Each value
     is searched from two starts, the solution at the nearest value already profiled and the
     estimate, and the better end kept.
+
+    A bound is given only where the refits that locate it can be trusted: each converged, none
+    found a higher maximum than the fit's, and none moved a start-point window that stood clear
+    of the boundaries to nearly touch one (the full DDM's corner, where refits stall and cost
+    a hundred times more; see :func:`_window_message`). Otherwise the bound is NaN and
+    :attr:`notes` says why.
     """
 
     def __init__(self, prob, theta_hat, nll_hat, j):
@@ -984,6 +999,10 @@ class _Profile:
         self.tol = FIT_TOL
         self.hat = np.array(theta_hat, float)
         self.points = {float(theta_hat[j]): (float(nll_hat), self.hat.copy())}
+        # why a profiled value cannot be trusted (absent where it can)
+        self.doubts = {}
+        self.reach_hat = _window_reach(prob, self.hat)
+        self.notes = []
         self.evaluations = 0
 
     def domain(self, theta_hat):
@@ -1014,57 +1033,115 @@ class _Profile:
         # Two starts: the solution at the nearest value profiled (continuation) and the
         # estimate itself. Along a ridge (sz against t0 in the full DDM) either can stop short.
         near = min(self.points, key=lambda x: abs(x - value))
-        best = (math.inf, None)
-        for origin in {near, float(self.hat[self.j])}:
+        starts = []
+        for origin in dict.fromkeys((near, float(self.hat[self.j]))):
             start = self.points[origin][1].copy()
             start[self.j] = value
-            best = min(best, self._search(value, start), key=lambda r: r[0])
-        self.points[value] = best if best[1] is not None else (math.inf, self.hat.copy())
-        return self.points[value][0]
+            starts.append(start)
+        f, theta, ok = self._search(value, starts)
+        if theta is None:
+            f, theta = math.inf, self.hat.copy()
+        self.points[value] = (f, theta)
+        doubt = self._doubt(value, f, theta, ok)
+        if doubt:
+            self.doubts[value] = doubt
+        return f
 
-    def _search(self, value, start):
+    def _doubt(self, value, f, theta, ok):
+        """Why the refit at ``value`` cannot be trusted, or None."""
+        at = f"{self.name} = {value:.6g}"
+        if math.isfinite(f) and f < self.nll_hat - 1e-3:
+            return (f"the refit at {at} reached a higher log-likelihood than the fit's "
+                    f"({-f:.4f} against {-self.nll_hat:.4f}): the fit is not at the global "
+                    "maximum; refit (search='global' for the full DDM) and profile that")
+        if not math.isfinite(f) or ok:
+            return None
+        reach = _window_reach(self.prob, theta)
+        if reach > _WINDOW_NEAR_BOUND >= self.reach_hat:
+            return (f"the refit at {at} did not converge: it moved the start-point window to "
+                    f"fill {100 * reach:.1f} % of the room z leaves, where "
+                    + _window_message(reach).split(": there ", 1)[1])
+        return f"the refit at {at} did not converge"
+
+
+    def _search(self, value, starts):
+        """``(nll, theta, converged)`` of the best refit with the slot held at ``value`` from
+        each of ``starts`` (full parameter vectors)."""
         self.evaluations += 1
         prob, j = self.prob, self.j
-        if self.name == self.base and self.base != "p_outlier":
-            spec = dict(prob.pl.spec)
-            spec["free"] = [n for n in spec["free"] if n != self.base]
-            spec["fixed"] = dict(spec["fixed"], **{self.base: value})
-            sub = _Problem(_replace(prob.pl, spec=spec))
-            rest = np.delete(start, j)
-        elif self.base == "p_outlier":
-            spec = dict(prob.pl.spec, p_outlier=value if value > 0 else None)
-            sub = _Problem(_replace(prob.pl, spec=spec))
-            rest = np.delete(start, j)
-        else:
-            import copy
+        if self.base == "p_outlier" or self.name == self.base:
+            # a shared parameter: exactly the fit with it fixed, from these starts
+            if self.base == "p_outlier":
+                spec = dict(prob.pl.spec, p_outlier=value if value > 0 else None)
+            else:
+                spec = dict(prob.pl.spec)
+                spec["free"] = [n for n in spec["free"] if n != self.base]
+                spec["fixed"] = dict(spec["fixed"], **{self.base: value})
+            sub_pl = _replace(prob.pl, spec=spec, search="local")
+            if len(spec["free"]) == 0 or (self.base == "p_outlier" and prob.k == 1):
+                sub = _Problem(sub_pl)
+                return float(sub.nll_grad_theta(np.empty(0))[0]), starts[0], True
+            res = _fit_unit(sub_pl, starts=[np.delete(s, j) for s in starts])
+            f = -res.llf if math.isfinite(res.llf) else math.inf
+            # A refit just short of the fit's convergence test (1e-5 per trial) along a flat
+            # direction (sz or sv near 0) was, where checked, within 1e-5 nats of the maximum
+            # a fresh fit finds: close enough to place a bound. One stalled at 1e-2 (the full
+            # DDM's corner) is not.
+            ok = res.converged or res._max_gradient < _PROFILE_GRADIENT
+            return f, np.insert(res.params.to_numpy(), j, value), ok
+        import copy
 
-            sub = copy.copy(prob)
-            sub.held, sub.best, sub.last_hessian = j, None, None
-            rest = start
-        sub.tol = self.tol
-        if sub.k == 0:
-            f = sub.nll_grad_theta(np.empty(0))[0]
-            theta = start
-        else:
-            phi = sub.to_phi(rest)  # clipped into the (possibly narrower) box
-            f, ok = math.inf, False
-            if np.isfinite(sub.nll_grad_theta(sub.to_natural(phi)[0])[0]):
-                phi, f, ok, _msg, _nev = sub.levenberg_marquardt(phi)
-            theta = sub.to_natural(phi)[0]
-            if sub is not prob and sub.k < prob.k:
-                theta = np.insert(theta, j, value)
-        return (float(f) if math.isfinite(f) else math.inf), theta
+        # a condition's slot: a search of the whole problem that leaves that slot alone
+        sub = copy.copy(prob)
+        sub.held, sub.tol = j, self.tol
+        best = (math.inf, None, False)
+        for start in starts:
+            sub.best, sub.last_hessian = None, None
+            phi = sub.to_phi(start)
+            if not np.isfinite(sub.nll_grad_theta(sub.to_natural(phi)[0])[0]):
+                continue
+            phi, f, ok, _msg, _nev = sub.levenberg_marquardt(phi)
+            lifted = sub.lift_from_zero(phi) if sub.expensive else None
+            if lifted is not None:
+                # as in a fit: sz or sv at 0 has no gradient to leave it by, so one more search
+                # from the window's starting value decides
+                sub.best = None
+                phi2, f2, ok2, _msg, _nev = sub.levenberg_marquardt(lifted)
+                if f2 < f:
+                    phi, f, ok = phi2, f2, ok2
+            if math.isfinite(f) and f < best[0]:
+                best = (float(f), sub.to_natural(phi)[0], bool(ok))
+        return best
 
     def bound(self, direction, target, theta_hat, se):
         """The value on one side of the estimate where the profile rises by ``target`` nats;
-        the edge of the parameter's range if it never does, NaN if the search fails."""
-        from scipy.optimize import brentq
-
+        the edge of the parameter's range if it never does, NaN if the search fails or meets a
+        refit that cannot be trusted (then :attr:`notes` says why)."""
         est = float(theta_hat[self.j])
         (lo, lo_closed), (hi, hi_closed) = self.domain(theta_hat)
         edge, closed = (hi, hi_closed) if direction > 0 else (lo, lo_closed)
         step = se if math.isfinite(se) and se > 0 else 0.1 * max(abs(est), 0.1)
-        rise = lambda x: min(self.nll(x) - self.nll_hat - target, 1e6)  # noqa: E731
+        if math.isfinite(edge) and edge != est:
+            # a standard error far wider than the range (sz at 0) would leap to the edge at once
+            step = min(step, 0.25 * abs(edge - est))
+        side = "upper" if direction > 0 else "lower"
+
+        def rise(x):
+            r = min(self.nll(x) - self.nll_hat - target, 1e6)
+            if float(x) in self.doubts:
+                raise _Doubtful(self.doubts[float(x)])
+            return r
+
+        try:
+            return self._bound(rise, est, edge, closed, direction, step)
+        except _Doubtful as why:
+            self.notes.append(f"{self.name}: no {side} profile bound, since {why}")
+            return math.nan
+
+    @staticmethod
+    def _bound(rise, est, edge, closed, direction, step):
+        from scipy.optimize import brentq
+
         prev = est
         for k in range(1, 40):
             x = est + direction * step * (k if k <= 4 else 4 * 2 ** (k - 4))
@@ -1113,8 +1190,12 @@ def _global_sz_search(pl, prob, r):
     return _lm_result(prob, prob.to_phi(start))
 
 
-def _fit_unit(pl: _Payload):
-    """Fit one unit; plain data in, a :class:`DDMResults` out (runs in worker processes)."""
+def _fit_unit(pl: _Payload, starts=None):
+    """Fit one unit; plain data in, a :class:`DDMResults` out (runs in worker processes).
+
+    ``starts``: the optimiser's start points (natural parameters, in the order of the free
+    ones) in place of the EZ start and its jittered copies (``pl.starts`` of them).
+    """
     from scipy.optimize import minimize
 
     t_start = time.perf_counter()
@@ -1128,9 +1209,14 @@ def _fit_unit(pl: _Payload):
         prob.tol = SEARCH_TOL
     if pl.method == "qmp":
         prob.setup_qmp()
+    if starts is None:
+        starts = [phi0] + [None] * (max(1, pl.starts) - 1)  # None: jittered about phi0
+    else:
+        starts = [prob.to_phi(np.asarray(t, float)) for t in starts]
     runs = []
-    for s in range(max(1, pl.starts)):
-        x0 = phi0 if s == 0 else np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), lo, hi)
+    for x0 in starts:
+        if x0 is None:
+            x0 = np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), lo, hi)
         if pl.method == "mle":
             r = _lm_result(prob, x0)
         else:
@@ -1184,8 +1270,10 @@ def _fit_unit(pl: _Payload):
         messages = [m for m in messages if not m.startswith("observed")]
     starts_llf = [-float(q.fun) * prob.n if pl.method == "mle" else -float(q.fun)
                   for q in runs]
-    return DDMResults(prob, theta, cov, -nll, converged, messages, pl.method, starts_llf,
-                      time.perf_counter() - t_start)
+    res = DDMResults(prob, theta, cov, -nll, converged, messages, pl.method, starts_llf,
+                     time.perf_counter() - t_start)
+    res._max_gradient = gnorm
+    return res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1276,7 +1364,9 @@ class DDMResults:
             maximum. They follow the likelihood where it is far from quadratic (``sz``,
             ``st``, ``t0`` in the full DDM, any parameter near the edge of its range) and stop
             at that edge (e.g. a lower bound of exactly 0 for ``sz``); each bound costs about
-            ten refits.
+            ten refits. A bound whose refits cannot be trusted (one found a higher maximum than
+            the fit, or did not converge, as where a start-point window is pushed against a
+            boundary) is NaN, with a :class:`FitWarning` that says why.
         """
         names = list(self.params.index) if cols is None else [cols] if isinstance(
             cols, str) else list(cols)
@@ -1303,14 +1393,6 @@ class DDMResults:
             raise NotImplementedError("profile-likelihood intervals are available for the "
                                       "DDM without sv, sz and st; for other models refit with "
                                       "the parameter in fixed= at several values")
-        if self._prob.expensive:
-            # Refits of the full DDM with sz held near the top of its range do not converge
-            # reliably yet: the profile they trace is rough, and so would be its intervals.
-            raise NotImplementedError("profile-likelihood intervals are not yet available for "
-                                      "the full DDM (sv, sz or st estimated): its refits with "
-                                      "a parameter held do not converge reliably enough; refit "
-                                      "with the parameter in fixed= at several values and "
-                                      "compare log-likelihoods")
         cache = self.__dict__.setdefault("_profiles", {})
         if name not in cache:
             j = list(self.params.index).index(name)
@@ -1323,7 +1405,11 @@ class DDMResults:
         prof = self._profiler(name)
         target = 0.5 * float(chi2.ppf(1 - alpha, 1))
         theta, se = self.params.to_numpy(), float(self.bse[name])
-        return (prof.bound(-1, target, theta, se), prof.bound(+1, target, theta, se))
+        seen = len(prof.notes)
+        bounds = (prof.bound(-1, target, theta, se), prof.bound(+1, target, theta, se))
+        for note in prof.notes[seen:]:
+            warnings.warn(note, FitWarning, stacklevel=3)
+        return bounds
 
     def profile(self, name, values):
         """Profile log-likelihood of one parameter: the log-likelihood maximised over the
@@ -1337,8 +1423,12 @@ class DDMResults:
         """
         prof = self._profiler(name)
         vals = np.asarray(values, dtype=float).ravel()
-        return pd.Series([-prof.nll(v) for v in vals], index=pd.Index(vals, name=name),
-                         name="profile llf")
+        out = pd.Series([-prof.nll(v) for v in vals], index=pd.Index(vals, name=name),
+                        name="profile llf")
+        for v in dict.fromkeys(float(v) for v in vals):
+            if v in prof.doubts:
+                warnings.warn(f"{name}: {prof.doubts[v]}", FitWarning, stacklevel=2)
+        return out
 
     def to_frame(self, alpha=0.05):
         """One row per parameter: ``parameter, estimate, se, ci_low, ci_high``."""
