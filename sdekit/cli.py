@@ -226,6 +226,13 @@ def _fit(args):
             model = model_from_text(model)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    if args.intervals == "profile":
+        if args.method != "mle":
+            raise UsageError("--intervals profile needs a maximum-likelihood fit (--method mle)")
+        if getattr(model, "optimizer", None) == "nelder-mead":
+            raise UsageError("--intervals profile is not offered for simulated likelihoods "
+                             "(race, lca): their Monte Carlo ripples move the refits' maxima; "
+                             "use the default Wald intervals")
     try:
         res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
@@ -234,12 +241,15 @@ def _fit(args):
                   search=args.search)
     except (DataError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    print(res.summary())
+    single = by is None
+    print(res.summary(method=args.intervals) if single else res.summary())
     if args.plot is not None:
         res.plot(args.plot)
         print(f"wrote plots to {args.plot}")
     if args.output is not None:
-        frame = res.to_frame()
+        if args.intervals == "profile" and not single:
+            print(f"profile-likelihood intervals for {len(res)} fits ...", flush=True)
+        frame = res.to_frame(method=args.intervals)
         if by is None:
             frame["converged"] = res.converged
             frame["llf"] = res.llf
@@ -392,6 +402,11 @@ def build_parser():
                       help="'global' (full DDM): also fit with sz held across its range and "
                            "search again from the best; finds wide-window maxima the default "
                            "search can miss, at about ten times the cost")
+    fitp.add_argument("--intervals", choices=["wald", "profile"], default="wald",
+                      help="95%% intervals in the summary and output file: 'wald' (estimate "
+                           "+/- 1.96 SE, instant; default) or 'profile' (profile likelihood: "
+                           "about ten refits per bound, so seconds per parameter for the full "
+                           "DDM; better where the likelihood is skewed, as for t0, sz and st)")
     fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
     fitp.add_argument("--jobs", type=_positive_int, default=None,
                       help="worker processes for several subjects (default: all cores)")

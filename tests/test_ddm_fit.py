@@ -382,6 +382,22 @@ def test_cli_fit_end_to_end(tmp_path, capsys):
     assert set(table.subj_idx) == {0, 1}
 
 
+def test_cli_profile_intervals(tmp_path, capsys):
+    data = simulate(300, seed=16)
+    src = tmp_path / "data.csv"
+    data.to_csv(src, index=False)
+    out = tmp_path / "fit.csv"
+    code, stdout, _ = run_cli(["fit", str(src), "--intervals", "profile", "-o", str(out),
+                               "--no-progress"], capsys)
+    assert code == 0 and "95% profile CI" in stdout
+    table = pd.read_csv(out).set_index("parameter")
+    expected = fit(data, progress=False).conf_int(method="profile")
+    assert np.allclose(table[["ci_low", "ci_high"]].to_numpy(), expected.to_numpy(), atol=1e-6)
+    # not the Wald intervals
+    assert not np.allclose(table[["ci_low", "ci_high"]].to_numpy(),
+                           fit(data, progress=False).conf_int().to_numpy(), atol=1e-4)
+
+
 def test_cli_example(capsys):
     code, stdout, _ = run_cli(["fit", "--example", "--no-progress", "--jobs", "1"], capsys)
     assert code == 0
@@ -394,6 +410,8 @@ CLI_BAD = [
     (["--fix", "t0=0.4"], "at or below the non-decision time"),
     (["--model", "full", "--free", "v,a,sv,zz"], "unknown parameter"),
     (["--model", "bound=linear", "--search", "global"], "applies to the full DDM"),
+    (["--method", "qmp", "--intervals", "profile"], "needs a maximum-likelihood fit"),
+    (["--model", "race", "--intervals", "profile"], "not offered for simulated likelihoods"),
 ]
 
 

@@ -1430,9 +1430,10 @@ class DDMResults:
                 warnings.warn(f"{name}: {prof.doubts[v]}", FitWarning, stacklevel=2)
         return out
 
-    def to_frame(self, alpha=0.05):
-        """One row per parameter: ``parameter, estimate, se, ci_low, ci_high``."""
-        ci = self.conf_int(alpha)
+    def to_frame(self, alpha=0.05, method="wald"):
+        """One row per parameter: ``parameter, estimate, se, ci_low, ci_high`` (the interval
+        by ``method``, as in :meth:`conf_int`)."""
+        ci = self.conf_int(alpha, method=method)
         return pd.DataFrame({"parameter": self.params.index, "estimate": self.params.values,
                              "se": self.bse.values, "ci_low": ci["lower"].values,
                              "ci_high": ci["upper"].values})
@@ -1454,8 +1455,9 @@ class DDMResults:
             cell[idx] = label
         return pd.DataFrame({"rt": self._prob.rt, "response": self._prob.resp, "cell": cell})
 
-    def summary(self, alpha=0.05):
-        """A readable text table of the estimates and fit statistics."""
+    def summary(self, alpha=0.05, method="wald"):
+        """A readable text table of the estimates and fit statistics (intervals by ``method``,
+        as in :meth:`conf_int`)."""
         who = "" if self.key is None else f"  subject: {self.key}"
         how = ("maximum likelihood" if self.method == "mle"
                else "quantile maximum probability")
@@ -1465,8 +1467,8 @@ class DDMResults:
                  f"log-likelihood: {self.llf:.4f}   AIC: {self.aic:.3f}   BIC: {self.bic:.3f}"]
         if self.fixed:
             lines.append("fixed: " + ", ".join(f"{k}={v:g}" for k, v in self.fixed.items()))
-        ci = self.conf_int(alpha)
-        lvl = f"{100 * (1 - alpha):g}%"
+        ci = self.conf_int(alpha, method=method)
+        lvl = f"{100 * (1 - alpha):g}%" + (" profile" if method == "profile" else "")
         width = max([9] + [len(n) for n in self.params.index])
         head = f"{'parameter':<{width}}  {'estimate':>10}  {'std err':>9}  {lvl + ' CI':>23}"
         lines += ["-" * len(head), head, "-" * len(head)]
@@ -1536,12 +1538,13 @@ class FitCollection:
     def converged(self):
         return pd.Series({k: r.converged for k, r in self.results.items()}, name="converged")
 
-    def to_frame(self, alpha=0.05):
-        """Tidy table: one row per subject and parameter (``estimate, se, ci_low, ci_high``),
-        with the subject's ``converged``, ``llf`` and ``nobs``."""
+    def to_frame(self, alpha=0.05, method="wald"):
+        """Tidy table: one row per subject and parameter (``estimate, se, ci_low, ci_high``,
+        the interval by ``method`` as in :meth:`DDMResults.conf_int`), with the subject's
+        ``converged``, ``llf`` and ``nobs``."""
         frames = []
         for k, r in self.results.items():
-            f = r.to_frame(alpha)
+            f = r.to_frame(alpha, method=method)
             f.insert(0, self.by, k)
             f["converged"] = r.converged
             f["llf"] = r.llf
@@ -1549,9 +1552,9 @@ class FitCollection:
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
 
-    def to_csv(self, path, alpha=0.05):
+    def to_csv(self, path, alpha=0.05, method="wald"):
         """Write :meth:`to_frame` to ``path`` atomically (no partial file on failure)."""
-        write_atomic(self.to_frame(alpha), path)
+        write_atomic(self.to_frame(alpha, method=method), path)
 
     def summary(self, alpha=0.05):
         """Estimates (standard errors) per subject as a text table."""
