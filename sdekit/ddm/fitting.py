@@ -984,11 +984,10 @@ class _Profile:
     is searched from two starts, the solution at the nearest value already profiled and the
     estimate, and the better end kept.
 
-    A bound is given only where the refits that locate it can be trusted: each converged, none
-    found a higher maximum than the fit's, and none moved a start-point window that stood clear
-    of the boundaries to nearly touch one (the full DDM's corner, where refits stall and cost
-    a hundred times more; see :func:`_window_message`). Otherwise the bound is NaN and
-    :attr:`notes` says why.
+    A bound is given only where the refits that locate it can be trusted: none found a higher
+    maximum than the fit's, and each converged (refits stall where holding the parameter
+    pushes a start-point window against a boundary, the full DDM's corner; see
+    :func:`_window_message`). Otherwise the bound is NaN and :attr:`notes` says why.
     """
 
     def __init__(self, prob, theta_hat, nll_hat, j):
@@ -1063,7 +1062,6 @@ class _Profile:
                     + _window_message(reach).split(": there ", 1)[1])
         return f"the refit at {at} did not converge"
 
-
     def _search(self, value, starts):
         """``(nll, theta, converged)`` of the best refit with the slot held at ``value`` from
         each of ``starts`` (full parameter vectors)."""
@@ -1078,9 +1076,8 @@ class _Profile:
                 spec["free"] = [n for n in spec["free"] if n != self.base]
                 spec["fixed"] = dict(spec["fixed"], **{self.base: value})
             sub_pl = _replace(prob.pl, spec=spec, search="local")
-            if len(spec["free"]) == 0 or (self.base == "p_outlier" and prob.k == 1):
-                sub = _Problem(sub_pl)
-                return float(sub.nll_grad_theta(np.empty(0))[0]), starts[0], True
+            if prob.k == 1:  # nothing left to fit
+                return float(_Problem(sub_pl).nll_grad_theta(np.empty(0))[0]), starts[0], True
             res = _fit_unit(sub_pl, starts=[np.delete(s, j) for s in starts])
             f = -res.llf if math.isfinite(res.llf) else math.inf
             # A refit just short of the fit's convergence test (1e-5 per trial) along a flat
