@@ -201,6 +201,17 @@ def test_full_ddm_gradients_against_finite_differences():
         np.testing.assert_allclose(g[k], fd, rtol=2e-4, atol=2e-4, err_msg=k)
 
 
+def test_full_ddm_gradient_where_the_density_underflows():
+    # t0 within 5e-8 s of the RT (a profile bound search of t0 runs up to the fastest RT): every
+    # decision time in the window is too short for any density. The gradient must report a
+    # log-density of -inf, not raise ZeroDivisionError from inside the compiled code.
+    p = dict(v=0.94678, a=1.46539, z=0.4967, sv=0.6449, st=0.16935)
+    rt, t0 = 0.3375807269112602, 0.33758067921297835
+    for sz in (9.934e-07, 0.0):
+        g = D.grad_logpdf(np.array([rt, 0.8]), np.array([1, 1]), t0=t0, sz=sz, **p)
+        assert all(np.all(np.isfinite(g[k])) for k in g), g
+
+
 # ----------------------------------------------------------------------------- full DDM
 
 

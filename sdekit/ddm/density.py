@@ -1004,6 +1004,9 @@ def _full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
         ref = _inner_grad(t, response, v, a, z, sv, sz, tol, _NEG_INF, tmp, ws[0], ws[1], ws[2],
                           ws[3], ws[4])
         f = tmp[0]
+        if not f > 0.0:
+            out[0] = _NEG_INF  # the density underflows (a decision time of nanoseconds)
+            return
         out[0] = ref + math.log(f)
         out[1] = tmp[1] / f
         out[2] = tmp[2] / f
@@ -1065,6 +1068,11 @@ def _full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
             acc += ks[i, m]
         vec[m] = acc
     f = vec[0]
+    if not f > 0.0:
+        # every decision time in the window is too short for any density (t0 within
+        # nanoseconds of the RT): log f is -inf and the gradient, left at 0, is not used
+        out[0] = _NEG_INF
+        return
     # the y-integral covers [0, ymax] of a unit window: density = (integral) / 1
     out[0] = ref + math.log(f)
     out[1] = vec[1] / f
