@@ -49,9 +49,15 @@ def one_dataset(i, params, n_trials):
         t1 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FitWarning)
-            lo, hi = res.conf_int(method="profile", cols=[name]).loc[name]
+            try:
+                lo, hi = res.conf_int(method="profile", cols=[name]).loc[name]
+                failure = []
+            except Exception as exc:  # reported in the table, so one failure keeps the rest
+                lo = hi = np.nan
+                failure = [f"{name}: raised {type(exc).__name__}: {exc}"]
         seconds = time.perf_counter() - t1
-        reasons = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
+        reasons = failure + [str(w.message) for w in caught
+                             if issubclass(w.category, FitWarning)]
         drops = []
         for bound in (lo, hi):
             edge = name in ("sz", "st", "sv", "t0") and bound == 0.0
