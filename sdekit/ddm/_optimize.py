@@ -28,7 +28,8 @@ __all__ = ["loglik_grad", "loglik_values", "cdf_simple"]
 # Numba keys each cached function on the contents of its own source file only: the compiled
 # kernels below embed the density kernels they call, so a change to those in density.py must
 # change this file too (bump the tag), or processes load the stale machine code.
-_DENSITY_KERNELS = "gradient quadrature: a workspace per batch, inner tolerance on the outer scale"
+_DENSITY_KERNELS = ("gradient quadrature: a workspace per batch, inner tolerance on the outer "
+                    "scale; -inf where the density underflows")
 
 #: Quadrature tolerance of the full-DDM gradients during fitting (relative, per trial). The
 #: optimiser needs far less than the density module's default of 1e-9; 1e-7 matches the
