@@ -229,10 +229,12 @@ def _fit(args):
     if args.intervals == "profile":
         if args.method != "mle":
             raise UsageError("--intervals profile needs a maximum-likelihood fit (--method mle)")
-        if getattr(model, "optimizer", None) == "nelder-mead":
-            raise UsageError("--intervals profile is not offered for simulated likelihoods "
-                             "(race, lca): their Monte Carlo ripples move the refits' maxima; "
-                             "use the default Wald intervals")
+        from .ddm.fit_model import profile_refusal
+
+        refusal = profile_refusal(model)
+        if refusal:
+            raise UsageError(f"--intervals profile: {refusal}; or use the default Wald "
+                             "intervals")
     try:
         res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
@@ -250,7 +252,7 @@ def _fit(args):
         if args.intervals == "profile" and not single:
             print(f"profile-likelihood intervals for {len(res)} fits ...", flush=True)
         frame = res.to_frame(method=args.intervals)
-        if by is None:
+        if single:
             frame["converged"] = res.converged
             frame["llf"] = res.llf
             frame["nobs"] = res.nobs

@@ -33,7 +33,7 @@ from sdekit.ddm.fitting import (
     check_p_outlier,
 )
 
-__all__ = ["fit_model", "ModelResults", "is_decision_model"]
+__all__ = ["fit_model", "ModelResults", "is_decision_model", "profile_refusal"]
 
 #: Log-density given to a trial the model cannot produce (below t0, or beyond the grid): finite
 #: so that the optimiser sees a steep, smooth penalty rather than -inf.
@@ -646,11 +646,9 @@ class ModelResults(DDMResults):
 
     def _profiler(self, name):
         prob = self._prob
-        if getattr(prob.model, "optimizer", "lbfgs") == "nelder-mead":
-            raise NotImplementedError(
-                "profile-likelihood intervals are not offered for simulated likelihoods: their "
-                "Monte Carlo ripples make the refits' maxima jump; refit with the parameter in "
-                "fixed= at several values (and a larger n_sim) and compare log-likelihoods")
+        refusal = profile_refusal(prob.model)
+        if refusal:
+            raise NotImplementedError(refusal)
         j = list(self.params.index).index(name)
         cache = self.__dict__.setdefault("_profiles", {})
         if name not in cache:
@@ -793,6 +791,15 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
     if by is None:
         return results[0]
     return FitCollection([(r.key, r) for r in results], by)
+
+
+def profile_refusal(model):
+    """Why ``model``'s fits get no profile-likelihood intervals, or None where they do."""
+    if getattr(model, "optimizer", "lbfgs") == "nelder-mead":
+        return ("profile-likelihood intervals are not offered for simulated likelihoods: their "
+                "Monte Carlo ripples make the refits' maxima jump; refit with the parameter in "
+                "fixed= at several values (and a larger n_sim) and compare log-likelihoods")
+    return None
 
 
 class _ModelProfile(_Profile):

@@ -915,14 +915,18 @@ def _window_reach(prob, theta):
     return float(np.max(sz / (2.0 * np.minimum(z, 1.0 - z))))
 
 
+#: Why fits stall with a start-point window nearly touching a boundary, and what to do.
+_WINDOW_CORNER = ("the decision-time density grows like 1/sqrt(t) as t -> 0, so the likelihood "
+                  "bends sharply wherever t0 or t0 + st comes close to an RT and no optimiser "
+                  "settles; such a maximum sits at the edge of the model, not inside it. "
+                  "Compare with fits at fixed sz values (fixed={'sz': ...}) or the default "
+                  "search (see 'The global maximum' in docs/fitting.md)")
+
+
 def _window_message(reach):
     """Why a fit whose start-point window nearly touches a boundary may not converge."""
     return (f"the start-point window fills {100 * reach:.1f} % of the room z leaves, nearly "
-            "touching a boundary: there the decision-time density grows like 1/sqrt(t) as t -> 0, "
-            "so the likelihood bends sharply wherever t0 or t0 + st comes close to an RT and "
-            "no optimiser settles; such a maximum sits at the edge of the model, not inside it. "
-            "Compare with fits at fixed sz values (fixed={'sz': ...}) or the default search "
-            "(see 'The global maximum' in docs/fitting.md)")
+            f"touching a boundary: there {_WINDOW_CORNER}")
 
 
 def _lm_result(prob, x0):
@@ -1058,8 +1062,7 @@ class _Profile:
         reach = _window_reach(self.prob, theta)
         if reach > _WINDOW_NEAR_BOUND >= self.reach_hat:
             return (f"the refit at {at} did not converge: it moved the start-point window to "
-                    f"fill {100 * reach:.1f} % of the room z leaves, where "
-                    + _window_message(reach).split(": there ", 1)[1])
+                    f"fill {100 * reach:.1f} % of the room z leaves, where {_WINDOW_CORNER}")
         return f"the refit at {at} did not converge"
 
     def _search(self, value, starts):
