@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+import shlex
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,19 @@ DEFAULT_MIN_TRIALS = 10
 _MS_MEDIAN = 100.0
 _S_MEDIAN = 10.0
 _MAX_LISTED = 5
+_TAB = "\t"
+_RECODE_RECIPE = " (e.g. df[col].map({...}))"
 
-# Names people give the subject column; used only to refuse silently pooling a multi-subject file.
+# Names people give the subject column: without a subject column, a file with one of these is not
+# pooled silently as one subject.
 _SUBJECT_LIKE = {
     "subject", "subjects", "subj", "sub", "subj_id", "subject_id", "subjectid", "participant",
     "participant_id", "participantid", "pid", "ppt", "id", "sid", "subj_idx", "subject_idx",
 }
+
+#: Subject columns used without being named, when ``subj_idx`` is absent and exactly one column
+#: looks like a subject identifier: the names HSSM, BIDS and most lab software write.
+RECOGNISED_SUBJECT_COLUMNS = ("participant_id", "subject", "subj", "id")
 
 
 class DataError(ValueError):
@@ -94,6 +102,52 @@ class DataError(ValueError):
 
 class DataWarning(UserWarning):
     """Data that can be fitted, but about which the user should know (also in the record)."""
+
+
+class OptionNames:
+    """How the caller spells the reading functions' arguments, in the fixes messages suggest.
+
+    Parameters
+    ----------
+    names : dict, optional
+        Argument name to the caller's option, e.g. ``{"subject": "--subject"}`` for a command
+        line: a fix then reads ``pass --subject participant`` instead of
+        ``pass subject='participant'``. A key ``"name=VALUE"`` (VALUE as Python writes it, e.g.
+        ``"subject=None"``) spells that one value, e.g. ``"--one-subject"``. Arguments not in
+        it keep their Python spelling; without it every fix is spelt for Python, pandas recipes
+        included.
+    """
+
+    def __init__(self, names=None):
+        self.names = dict(names or {})
+
+    @property
+    def python(self):
+        """True when the caller is Python code (fixes may show pandas recipes)."""
+        return not self.names
+
+    def has(self, name):
+        """Whether the caller offers argument ``name`` at all (always, from Python)."""
+        return self.python or name in self.names
+
+    def name(self, name):
+        """The argument's name as the caller writes it (``min_trials`` or ``--min-trials``)."""
+        return self.names.get(name, name)
+
+    def value(self, name, value):
+        """Passing ``value`` to ``name``: ``rt_unit='ms'`` or ``--rt-unit ms``."""
+        exact = self.names.get(f"{name}={value!r}")
+        if exact is not None:
+            return exact
+        flag = self.names.get(name)
+        if flag is None:
+            return f"{name}={value!r}"
+        return f"{flag} {shlex.quote(str(value))}"
+
+    def placeholder(self, name, text):
+        """Passing some column to ``name``: ``rt='<column name>'`` or ``--rt COLUMN``."""
+        flag = self.names.get(name)
+        return f"{name}={text!r}" if flag is None else f"{flag} COLUMN"
 
 
 @dataclass
@@ -252,7 +306,7 @@ def _rows_from_record(df):
 def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=None,
              stimulus=None, rt_unit="auto", missing_codes=DEFAULT_MISSING_CODES,
              min_trials=DEFAULT_MIN_TRIALS, conditions=None, require_both_responses=False,
-             **read_csv_kwargs):
+             option_names=None, **read_csv_kwargs):
     """Read a behavioural CSV (one row per trial) and validate it.
 
     Parameters
@@ -265,9 +319,12 @@ def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=
         Column of choices: 1 = upper boundary, 0 (or HSSM's -1) = lower boundary. Ignored when
         ``correct`` is given.
     subject : str or None
-        Column identifying subjects. If the default ``"subj_idx"`` is absent and no other column
-        looks like a subject identifier, the file is taken as one subject (``subj_idx = 0``,
-        stated in the record); ``None`` says so explicitly.
+        Column identifying subjects. If the default ``"subj_idx"`` is absent, a column named
+        ``participant_id``, ``subject``, ``subj`` or ``id`` (any case) is used instead when it is
+        the only column that looks like a subject identifier and repeats its values (stated in
+        the record); with no such column the file is taken as one subject (``subj_idx = 0``,
+        stated in the record). Several candidates raise an error that lists them. ``None`` takes
+        the file as one subject explicitly.
     correct : str, optional
         Column of accuracy (1 correct, 0 error) to build ``response`` from, for accuracy-coded
         data. Without ``stimulus`` the upper boundary is the correct response (accuracy coding);
@@ -293,6 +350,10 @@ def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=
         A cell with only one response can still be fitted, but poorly constrains the parameters;
         by default this is a warning (recorded, and issued as :class:`DataWarning`), with True an
         error.
+    option_names : dict, optional
+        How the caller spells these arguments in the fixes that messages suggest, e.g.
+        ``{"subject": "--subject", "subject=None": "--one-subject"}`` from a command line (see
+        :class:`OptionNames`). By default fixes are spelt as Python keywords.
     **read_csv_kwargs
         Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ``na_values`` ...).
 
@@ -309,7 +370,8 @@ def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=
         For any problem, naming file, line(s) and column, and saying how to fix it.
     """
     source = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
-    df = _read_frame(path, source, read_csv_kwargs)
+    spell = OptionNames(option_names)
+    df = _read_frame(path, source, read_csv_kwargs, spell)
     lines = _csv_line_numbers(path, len(df), read_csv_kwargs)
     if lines is not None:
         rows = _Rows("line", lines=lines)
@@ -321,13 +383,13 @@ def read_csv(path, *, rt="rt", response="response", subject="subj_idx", correct=
                       correct=correct, stimulus=stimulus, rt_unit=rt_unit,
                       missing_codes=missing_codes, min_trials=min_trials, conditions=conditions,
                       require_both_responses=require_both_responses,
-                      read_csv_kwargs=read_csv_kwargs)
+                      read_csv_kwargs=read_csv_kwargs, spell=spell)
 
 
 def from_dataframe(df, *, rt="rt", response="response", subject="subj_idx", correct=None,
                    stimulus=None, rt_unit="auto", missing_codes=DEFAULT_MISSING_CODES,
                    min_trials=DEFAULT_MIN_TRIALS, conditions=None, require_both_responses=False,
-                   source="DataFrame"):
+                   source="DataFrame", option_names=None):
     """Validate a DataFrame of trials into the canonical layout.
 
     Same options and result as :func:`read_csv`; rows are named by their index labels, and
@@ -358,7 +420,7 @@ def from_dataframe(df, *, rt="rt", response="response", subject="subj_idx", corr
                       correct=correct, stimulus=stimulus, rt_unit=rt_unit,
                       missing_codes=missing_codes, min_trials=min_trials, conditions=conditions,
                       require_both_responses=require_both_responses, read_csv_kwargs=None,
-                      prior=prior)
+                      spell=OptionNames(option_names), prior=prior)
 
 
 def check_rts_against_t0(df, t0, *, column="rt"):
@@ -417,7 +479,7 @@ def describe(df):
 # Reading.
 
 
-def _read_frame(path, source, kwargs):
+def _read_frame(path, source, kwargs, spell):
     p = Path(path) if isinstance(path, (str, os.PathLike)) else None
     if p is not None:
         if p.is_dir():
@@ -441,10 +503,11 @@ def _read_frame(path, source, kwargs):
             "the file is empty (no header, no rows)",
             fix="Export the data again: one header line, then one row per trial")]) from None
     except pd.errors.ParserError as exc:
+        separators = f"{spell.value('sep', ';')} or {spell.value('sep', _TAB)}"
         raise DataError(source, [Problem(
             f"cannot be parsed as CSV ({str(exc).strip()})",
-            fix="Check the separator (pass sep=';' or sep='\\t' if needed) and quoting on the "
-                "line named")]) from None
+            fix=f"Check the separator (pass {separators} if needed) and quoting on the line "
+                "named")]) from None
     except UnicodeDecodeError as exc:
         encoding = kwargs.get("encoding", "utf-8")
         where = []
@@ -457,9 +520,11 @@ def _read_frame(path, source, kwargs):
                 where = [f.read()[: whole.start].count(b"\n") + 1]
         except (OSError, LookupError, TypeError):
             pass
+        other = "'cp1252'" if spell.python else "cp1252"
         problem = Problem(f"is not valid {encoding} text ({exc.reason})", rows=where,
                           n_rows=len(where),
-                          fix="Pass the file's encoding, e.g. encoding='latin-1' or 'cp1252'")
+                          fix="Pass the file's encoding, e.g. "
+                              f"{spell.value('encoding', 'latin-1')} or {other}")
         raise DataError(source, [problem]) from None
     if len(df) == 0:
         cols = ", ".join(repr(c) for c in df.columns)
@@ -473,7 +538,7 @@ def _read_frame(path, source, kwargs):
 # Validation and conversion.
 
 
-def _column_problem(name, argument, columns):
+def _column_problem(name, argument, columns, spell):
     """A missing column: suggest the closest names and list those available."""
     columns = [str(c) for c in columns]
     lower = {c.strip().lower(): c for c in columns}
@@ -485,16 +550,57 @@ def _column_problem(name, argument, columns):
                                                          cutoff=0.6) if lower[c] not in near]
     available = ", ".join(repr(c) for c in columns)
     if near:
-        fix = f"Did you mean {near[0]!r}? Pass {argument}={near[0]!r}"
+        fix = f"Did you mean {near[0]!r}? Pass {spell.value(argument, near[0])}"
     else:
-        fix = f"Pass {argument}='<column name>' to name the column to use"
+        fix = f"Pass {spell.placeholder(argument, '<column name>')} to name the column to use"
     what = f"not found (available: {available})"
     if len(columns) == 1:
         for sep, sep_name in ((";", "';'"), ("\t", "'\\t'"), ("|", "'|'")):
             if sep in columns[0]:
                 fix = (f"The file seems to be separated by {sep_name}, not commas: pass "
-                       f"sep={sep_name}")
+                       f"{spell.value('sep', sep)}")
     return Problem(what=what, column=name, fix=fix)
+
+
+def _default_subject(df, spell, assumptions):
+    """The subject column when ``subj_idx`` is absent: ``(column or None, problem or None)``.
+
+    No subject-like column means one subject. One recognised name whose values repeat is used,
+    and the assumption recorded; anything else is for the user to decide.
+    """
+    columns = list(df.columns)
+    lookalike = [c for c in columns if str(c).strip().lower() in _SUBJECT_LIKE]
+    if not lookalike:
+        return None, None
+    one_subject = spell.value("subject", None)
+    if len(lookalike) > 1:
+        listed = ", ".join(repr(c) for c in lookalike)
+        return None, Problem(
+            f"not found, and {len(lookalike)} columns look like subject identifiers ({listed})",
+            column="subj_idx",
+            fix=f"Pass {spell.value('subject', lookalike[0])} (or the one of them that "
+                f"identifies subjects), or {one_subject} for one subject")
+    (candidate,) = lookalike
+    recognised = str(candidate).strip().lower() in RECOGNISED_SUBJECT_COLUMNS
+    # A column with a new value on every row numbers trials, not subjects.
+    if recognised and df[candidate].nunique(dropna=False) < len(df):
+        assumptions.append(f"subjects from column {candidate!r}, recognised by its name (there "
+                           "is no 'subj_idx' column)")
+        return candidate, None
+    p = _column_problem("subj_idx", "subject", columns, spell)
+    p.fix = (f"Column {candidate!r} looks like a subject identifier: pass "
+             f"{spell.value('subject', candidate)}, or {one_subject} for one subject")
+    return None, p
+
+
+def _missing_code_fix(rt, found, spell, from_file):
+    codes = ", ".join(found)
+    real = f"if they are real RTs pass {spell.value('missing_codes', ())}"
+    if not spell.python:
+        return f"Drop these trials from the file before fitting; {real}"
+    return (f"Drop these trials before fitting, e.g. raw[~raw[{rt!r}].isin([{codes}])]"
+            + (" with the file read by pandas, then from_dataframe" if from_file else "")
+            + f"; {real}")
 
 
 def _nonfinite(values, rows, column, fix):
@@ -508,7 +614,7 @@ def _nonfinite(values, rows, column, fix):
     return rows.problem(bad, f"{kinds} value(s)", column=column, fix=fix)
 
 
-def _to_numeric(series, rows, column):
+def _to_numeric(series, rows, column, spell):
     """Numeric values of a column, and a problem naming the rows that are not numbers."""
     raw = series
     if pd.api.types.is_bool_dtype(raw):
@@ -518,8 +624,11 @@ def _to_numeric(series, rows, column):
     if not_number.any():
         shown = sorted({str(v) for v in raw[not_number]})[:_MAX_LISTED]
         what = "not a number (" + ", ".join(repr(v) for v in shown) + ")"
-        fix = ("Correct these entries; if they mark missing trials, pass na_values=["
-               + ", ".join(repr(v) for v in shown[:3]) + "] and drop those rows before fitting")
+        if spell.python:
+            fix = ("Correct these entries; if they mark missing trials, pass na_values=["
+                   + ", ".join(repr(v) for v in shown[:3]) + "] and drop those rows before fitting")
+        else:
+            fix = "Correct these entries in the file, or remove these trials"
         return num, rows.problem(not_number, what, column=column, fix=fix)
     return num, None
 
@@ -547,7 +656,7 @@ def _code_hits(values, codes, unit_ms):
 
 def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt_unit,
                missing_codes, min_trials, conditions, require_both_responses, read_csv_kwargs,
-               prior=None):
+               spell, prior=None):
     assumptions, notes = [], []
     columns = list(df.columns)
     if rt_unit not in ("auto", "s", "ms"):
@@ -569,22 +678,19 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
     wanted += [("conditions", c) for c in conditions]
     for argument, name in wanted:
         if name not in df.columns:
-            problems.append(_column_problem(name, argument, columns))
+            problems.append(_column_problem(name, argument, columns, spell))
     if problems and len(columns) == 1 and "sep=" in problems[0].fix:
         # One wrong separator, not several missing columns.
         problems[0].what = f"not found (the whole header was read as one column, {columns[0]!r})"
         problems = problems[:1]
 
     if subject is not None and subject not in df.columns:
-        lookalike = [c for c in columns if str(c).strip().lower() in _SUBJECT_LIKE]
-        if subject != "subj_idx" or lookalike:
-            p = _column_problem(subject, "subject", columns)
-            if lookalike and subject == "subj_idx":
-                p.fix = (f"Column {lookalike[0]!r} looks like a subject identifier: pass "
-                         f"subject={lookalike[0]!r}, or subject=None for one subject")
-            problems.append(p)
+        if subject == "subj_idx":
+            subject, p = _default_subject(df, spell, assumptions)
         else:
-            subject = None
+            p = _column_problem(subject, "subject", columns, spell)
+        if p is not None:
+            problems.append(p)
     if problems:
         raise DataError(source, problems)
     if subject is None:
@@ -592,11 +698,13 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
 
     # --- values --------------------------------------------------------------------------
     problems = []
-    rt_raw, p = _to_numeric(df[rt], rows, rt)
+    rt_raw, p = _to_numeric(df[rt], rows, rt, spell)
     if p is not None:
         problems.append(p)
     def drop_hint(column):
         drop = f".dropna(subset=[{column!r}])"
+        if not spell.python:
+            return "Remove or fill in these rows in the file"
         if read_csv_kwargs is None:
             return f"Drop or fill in these rows (e.g. df{drop})"
         return ("Remove or fill in these rows in the file, or read it with pandas, drop them (raw"
@@ -623,7 +731,8 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
         else:
             problems.append(Problem(
                 f"cannot tell whether RTs are in seconds or milliseconds (median {median:g})",
-                column=rt, fix="Pass rt_unit='s' or rt_unit='ms'"))
+                column=rt,
+                fix=f"Pass {spell.value('rt_unit', 's')} or {spell.value('rt_unit', 'ms')}"))
             unit_ms = False
         if usable.any() and unit_ms:
             assumptions.append(f"rt in milliseconds detected: median rt {median:g} (max "
@@ -645,11 +754,7 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
         problems.append(rows.problem(
             coded, f"value(s) {', '.join(found)} look like missing-data codes (no response or "
             "timeout), not reaction times", column=rt,
-            fix=("Drop these trials before fitting, e.g. "
-                 f"raw[~raw[{rt!r}].isin([{', '.join(found)}])]"
-                 + (" with the file read by pandas, then from_dataframe"
-                    if read_csv_kwargs is not None else "")
-                 + "; if they are real RTs pass missing_codes=()")))
+            fix=_missing_code_fix(rt, found, spell, from_file=read_csv_kwargs is not None)))
     nonpos = finite & (rt_raw <= 0) & ~coded
     if nonpos.any():
         n_zero = int((rt_raw[nonpos] == 0).sum())
@@ -662,7 +767,7 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
 
     # Response.
     if correct is not None:
-        resp, p_list, coding = _accuracy_response(df, rows, correct, stimulus, drop_hint)
+        resp, p_list, coding = _accuracy_response(df, rows, correct, stimulus, drop_hint, spell)
         problems += p_list
         if coding:
             assumptions.append(coding)
@@ -670,7 +775,7 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
             notes.append(f"column {response!r} replaced by the response built from {correct!r}; "
                          f"the original is kept as {response + '_orig'!r}")
     else:
-        resp, p_list, coding = _choice_response(df, rows, response, drop_hint)
+        resp, p_list, coding = _choice_response(df, rows, response, drop_hint, spell)
         problems += p_list
         if coding:
             assumptions.append(coding)
@@ -721,8 +826,8 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
                 problems.append(rows.problem(
                     idx, f"subject {s!r} has {n} trial(s), fewer than min_trials={min_trials}",
                     column="subj_idx" if subject is None else subject,
-                    fix="Exclude this subject, or lower min_trials (estimates from so few trials "
-                        "are unreliable)"))
+                    fix=f"Exclude this subject, or lower {spell.name('min_trials')} (estimates "
+                        "from so few trials are unreliable)"))
         if conditions:
             for key, n in sizes.items():
                 if n < min_trials and by_subject[key[0]] >= min_trials:
@@ -731,7 +836,8 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
                     problems.append(rows.problem(
                         mask, f"{cell} has {n} trial(s), fewer than min_trials={min_trials}",
                         column=", ".join(conditions),
-                        fix="Merge or drop this condition for the subject, or lower min_trials"))
+                        fix="Merge or drop this condition for the subject, or lower "
+                            + spell.name("min_trials")))
     for key, n in sizes.items():
         k_up = n_up[key]
         if 0 < k_up < n:
@@ -744,9 +850,11 @@ def _canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt
                 _cell_mask(out, keys, key), what, column="response",
                 fix="Both responses are needed to separate drift from boundary: merge "
                     "conditions, fix the parameters shared across cells, or drop the cell"))
-        else:
+        elif spell.has("require_both_responses"):
             notes.append(what + ": its parameters are weakly identified (pass "
-                                "require_both_responses=True to make this an error)")
+                         f"{spell.value('require_both_responses', True)} to make this an error)")
+        else:
+            notes.append(what + ": its parameters are weakly identified")
     if problems:
         raise DataError(source, problems)
 
@@ -822,9 +930,9 @@ def _cell_mask(out, keys, key):
     return mask
 
 
-def _choice_response(df, rows, column, drop_hint):
+def _choice_response(df, rows, column, drop_hint, spell):
     """Response coded by boundary: 1/0 (HDDM) or 1/-1 (HSSM)."""
-    values, p = _to_numeric(df[column], rows, column)
+    values, p = _to_numeric(df[column], rows, column, spell)
     problems = [p] if p is not None else []
     na = df[column].isna().to_numpy() | np.isinf(values)
     if na.any():
@@ -838,8 +946,9 @@ def _choice_response(df, rows, column, drop_hint):
         problems.append(rows.problem(
             unknown, f"unknown response code(s) {listed}; expected 1 (upper) and 0 or -1 "
             "(lower)", column=column,
-            fix="Recode the responses to 1 / 0 (e.g. df[col].map({...})); for accuracy-coded "
-                "data pass correct='<column>' (and stimulus='<column>' for stimulus coding)"))
+            fix=f"Recode the responses to 1 / 0{_RECODE_RECIPE if spell.python else ''}"
+                f"; for accuracy-coded data pass {spell.placeholder('correct', '<column>')} (and "
+                f"{spell.placeholder('stimulus', '<column>')} for stimulus coding)"))
     has_zero = ok & (values == 0)
     has_minus = ok & (values == -1)
     if has_zero.any() and has_minus.any():
@@ -856,8 +965,8 @@ def _choice_response(df, rows, column, drop_hint):
     return (values == 1).astype(np.int64), [], coding
 
 
-def _binary(df, rows, column, allowed, drop_hint, fix):
-    values, p = _to_numeric(df[column], rows, column)
+def _binary(df, rows, column, allowed, drop_hint, fix, spell):
+    values, p = _to_numeric(df[column], rows, column, spell)
     problems = []
     if p is not None:
         # Words in a code column are a coding to map, not missing values to drop.
@@ -875,9 +984,9 @@ def _binary(df, rows, column, allowed, drop_hint, fix):
     return values, problems
 
 
-def _accuracy_response(df, rows, correct, stimulus, drop_hint):
+def _accuracy_response(df, rows, correct, stimulus, drop_hint, spell):
     acc, problems = _binary(df, rows, correct, (0.0, 1.0), drop_hint,
-                            "Code accuracy as 1 (correct) and 0 (error)")
+                            "Code accuracy as 1 (correct) and 0 (error)", spell)
     if stimulus is None:
         if problems:
             return None, problems, None
@@ -885,10 +994,11 @@ def _accuracy_response(df, rows, correct, stimulus, drop_hint):
                   "error (drift is then towards the correct answer; z measures a bias towards "
                   "being correct, usually fixed at 0.5)")
         return (acc == 1).astype(np.int64), [], coding
+    recipe = (", e.g. df[col].map({'left': 0, 'right': 1}), and pass the DataFrame to "
+              "from_dataframe" if spell.python else " in the file")
     stim, p_stim = _binary(df, rows, stimulus, (0.0, 1.0, -1.0), drop_hint,
                            "Code the stimulus as 1 (the stimulus whose correct response is the "
-                           "upper boundary) and 0 (or -1), e.g. df[col].map({'left': 0, "
-                           "'right': 1}), and pass the DataFrame to from_dataframe")
+                           "upper boundary) and 0 (or -1)" + recipe, spell)
     problems += p_stim
     if problems:
         return None, problems, None
