@@ -123,23 +123,9 @@ CELL_RULES = (subjects_with_few_trials, cells_with_few_trials, cells_with_one_re
 
 def cell_counts(out, keys):
     """Trials and upper-boundary responses per cell of ``keys`` (no missing values): two dicts
-    keyed by tuples of the cell's values, in sorted order."""
-    combined = np.zeros(len(out), dtype=np.int64)
-    levels = []
-    for k in keys:
-        codes, uniques = pd.factorize(out[k], sort=True)
-        combined = combined * len(uniques) + codes
-        levels.append(uniques.tolist())  # Python scalars, as messages print them
-    cells, inverse = np.unique(combined, return_inverse=True)
-    sizes = np.bincount(inverse, minlength=cells.size)
-    ups = np.bincount(inverse, weights=out["response"].to_numpy(), minlength=cells.size)
-    names = []
-    for c in cells:
-        key = []
-        for uniques in reversed(levels):
-            c, j = divmod(int(c), len(uniques))
-            key.append(uniques[j])
-        names.append(tuple(reversed(key)))
-    return ({k: int(n) for k, n in zip(names, sizes, strict=True)},
-            {k: int(n) for k, n in zip(names, ups, strict=True)})
-
+    keyed by tuples of the cell's values (Python scalars, as messages print them), sorted."""
+    counts = out.groupby(keys, sort=True, observed=True)["response"].agg(["size", "sum"])
+    cells = [k if isinstance(k, tuple) else (k,) for k in counts.index.tolist()]
+    sizes = counts["size"].tolist()
+    ups = counts["sum"].tolist()
+    return (dict(zip(cells, sizes, strict=True)), dict(zip(cells, ups, strict=True)))
