@@ -324,6 +324,74 @@ def _fit(args):
         print(f"wrote {len(frame)} rows to {args.output}")
 
 
+def _add_fit_command(commands):
+    """The ``fit`` subcommand: its options, and its data options (:func:`_add_data_options`)."""
+    fitp = commands.add_parser(
+        "fit", help="fit a drift-diffusion model to a CSV of trials",
+        description=(
+            "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
+            "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
+            "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
+            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is "
+            "the full boundary separation, z the relative start, t0 the non-decision time (s)."
+        ),
+        epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
+               "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'; 'sdekit fit "
+               "lab.csv --rt RT_ms --subject participant --correct acc --by participant'",
+    )
+    fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
+    fitp.add_argument("--example", action="store_true",
+                      help="fit the bundled example data set (6 subjects, v depends on stim)")
+    fitp.add_argument("--model", default="simple", metavar="MODEL",
+                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple). "
+                           "Generalized models: built-in components such as "
+                           "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
+                           "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
+                           "weibull, start point|uniform, nondecision point|uniform, urgency "
+                           "linear), 'race', 'lca' or 'lca:COLUMN' (simulated likelihood; "
+                           "COLUMN: stimulus strength), or FILE.py:NAME "
+                           "for a model defined in your own file (see docs/models.md)")
+    fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
+                      metavar="PARAM=COLUMN",
+                      help="one value of PARAM per level of COLUMN (repeatable), or a formula "
+                           "such as v='1 + C(stim) + coherence' (a, sv, st on the log "
+                           "scale, z on the logit scale; see docs/fitting.md)")
+    fitp.add_argument("--fix", type=_named_value, action="append", default=[],
+                      metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
+                                                 "(repeatable)")
+    fitp.add_argument("--free", default=None, metavar="P[,P...]",
+                      help="parameters to estimate (default: all of the model's not fixed)")
+    fitp.add_argument("--by", default=None, metavar="COLUMN",
+                      help="fit each level separately, e.g. subj_idx (default: pool all trials)")
+    fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
+                      help="uniform contaminant mixture: a fixed probability or 'free'")
+    fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
+                      help="maximum likelihood (default) or quantile maximum probability")
+    fitp.add_argument("--starts", type=_positive_int, default=4,
+                      help="at most this many starting points (default 4)")
+    fitp.add_argument("--search", choices=["local", "global"], default="local",
+                      help="'global' (full DDM): also fit with sz held across its range and "
+                           "search again from the best; finds wide-window maxima the default "
+                           "search can miss, at about ten times the cost")
+    fitp.add_argument("--intervals", choices=["wald", "profile"], default="wald",
+                      help="95%% intervals in the summary and output file: 'wald' (estimate "
+                           "+/- 1.96 SE, instant; default) or 'profile' (profile likelihood: "
+                           "about ten refits per bound, so seconds per parameter for the full "
+                           "DDM; better where the likelihood is skewed, as for t0, sz and st)")
+    fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
+    fitp.add_argument("--jobs", type=_positive_int, default=None,
+                      help="worker processes for several subjects (default: all cores)")
+    fitp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run the fits on a Dask cluster at ADDRESS, or 'local' for an "
+                           "embedded one")
+    fitp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_data_options(fitp)
+    fitp.add_argument("-o", "--output", default=None,
+                      help="write the parameter table to this .csv or .parquet file")
+    fitp.add_argument("--plot", default=None, metavar="PNG",
+                      help="write quantile-probability plots and RT histograms to this PNG")
+    fitp.set_defaults(run=_fit)
+
 def _add_data_options(fitp):
     columns = fitp.add_argument_group(
         "data columns and coding",
@@ -350,7 +418,7 @@ def _add_data_options(fitp):
                          help="with --correct: column of the stimulus, 1 or 0 (or -1), for "
                               "stimulus coding; the upper boundary is the response to stimulus 1")
     columns.add_argument("--sep", type=_separator, default=None, metavar="SEP",
-                         help="field separator of the CSV, e.g. ';' or tab (default ,)")
+                         help="field separator of the CSV, e.g. ';' or tab (default: comma)")
     columns.add_argument("--encoding", default=None,
                          help="text encoding of the CSV, e.g. latin-1 (default utf-8)")
     columns.add_argument("--missing-codes", type=_missing_codes, default=None,
@@ -460,70 +528,7 @@ def build_parser():
                      help="output .csv or .parquet file (default: print a preview)")
     ddm.set_defaults(run=_simulate_ddm)
 
-    fitp = commands.add_parser(
-        "fit", help="fit a drift-diffusion model to a CSV of trials",
-        description=(
-            "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
-            "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
-            "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
-            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is "
-            "the full boundary separation, z the relative start, t0 the non-decision time (s)."
-        ),
-        epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
-               "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'",
-    )
-    fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
-    fitp.add_argument("--example", action="store_true",
-                      help="fit the bundled example data set (6 subjects, v depends on stim)")
-    fitp.add_argument("--model", default="simple", metavar="MODEL",
-                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple). "
-                           "Generalized models: built-in components such as "
-                           "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
-                           "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
-                           "weibull, start point|uniform, nondecision point|uniform, urgency "
-                           "linear), 'race', 'lca' or 'lca:COLUMN' (simulated likelihood; "
-                           "COLUMN: stimulus strength), or FILE.py:NAME "
-                           "for a model defined in your own file (see docs/models.md)")
-    fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
-                      metavar="PARAM=COLUMN",
-                      help="one value of PARAM per level of COLUMN (repeatable), or a formula "
-                           "such as v='1 + C(stim) + coherence' (a, sv, st on the log "
-                           "scale, z on the logit scale; see docs/fitting.md)")
-    fitp.add_argument("--fix", type=_named_value, action="append", default=[],
-                      metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
-                                                 "(repeatable)")
-    fitp.add_argument("--free", default=None, metavar="P[,P...]",
-                      help="parameters to estimate (default: all of the model's not fixed)")
-    fitp.add_argument("--by", default=None, metavar="COLUMN",
-                      help="fit each level separately, e.g. subj_idx (default: pool all trials)")
-    fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
-                      help="uniform contaminant mixture: a fixed probability or 'free'")
-    fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
-                      help="maximum likelihood (default) or quantile maximum probability")
-    fitp.add_argument("--starts", type=_positive_int, default=4,
-                      help="at most this many starting points (default 4)")
-    fitp.add_argument("--search", choices=["local", "global"], default="local",
-                      help="'global' (full DDM): also fit with sz held across its range and "
-                           "search again from the best; finds wide-window maxima the default "
-                           "search can miss, at about ten times the cost")
-    fitp.add_argument("--intervals", choices=["wald", "profile"], default="wald",
-                      help="95%% intervals in the summary and output file: 'wald' (estimate "
-                           "+/- 1.96 SE, instant; default) or 'profile' (profile likelihood: "
-                           "about ten refits per bound, so seconds per parameter for the full "
-                           "DDM; better where the likelihood is skewed, as for t0, sz and st)")
-    fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
-    fitp.add_argument("--jobs", type=_positive_int, default=None,
-                      help="worker processes for several subjects (default: all cores)")
-    fitp.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                      help="run the fits on a Dask cluster at ADDRESS, or 'local' for an "
-                           "embedded one")
-    fitp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_data_options(fitp)
-    fitp.add_argument("-o", "--output", default=None,
-                      help="write the parameter table to this .csv or .parquet file")
-    fitp.add_argument("--plot", default=None, metavar="PNG",
-                      help="write quantile-probability plots and RT histograms to this PNG")
-    fitp.set_defaults(run=_fit)
+    _add_fit_command(commands)
 
     from .score.cli import add_cli as add_sample_command
 
