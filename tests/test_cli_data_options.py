@@ -39,6 +39,17 @@ def test_recognised_subject_column_fitted_by_its_own_name(tmp_path, capsys):
     assert set(table.subj_idx) == {1, 2} and set(table.parameter) == {"v", "a", "z", "t0"}
 
 
+def test_subject_named_by_flag_and_by_its_own_name(tmp_path, capsys):
+    src = hssm_file(tmp_path, subject="sub")
+    code, _, stderr = run([str(src), "--by", "sub"], capsys)
+    assert code == 2 and "Column 'sub' looks like a subject identifier: pass --subject sub, or " \
+                         "--one-subject for one subject" in stderr
+    out = tmp_path / "fits.csv"
+    code, stdout, _ = run([str(src), "--subject", "sub", "--by", "sub", "-o", str(out)], capsys)
+    assert code == 0 and "subjects from column" not in stdout
+    assert set(pd.read_csv(out).subj_idx) == {1, 2}
+
+
 def test_accuracy_coded_file_with_other_names(tmp_path, capsys):
     d = ddm.DDM(v=1.0, a=1.5, z=0.5, t0=0.3).rvs(200, seed=3)
     stim = np.random.default_rng(3).integers(0, 2, len(d))

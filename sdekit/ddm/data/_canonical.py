@@ -38,26 +38,24 @@ def canonical(df, source, rows, *, rt, response, subject, correct, stimulus, rt_
         raise ValueError(f"rt_unit must be 'auto', 's' or 'ms', got {rt_unit!r}")
     conditions = [conditions] if isinstance(conditions, str) else list(conditions or [])
     roles = _roles(rt, response, correct, stimulus)
-    wanted = [(role, name) for role, name in roles.items()]
-    wanted += [("conditions", c) for c in conditions]
+    wanted = list(roles.items()) + [("conditions", c) for c in conditions]
     subject, problems, assumptions = locate_columns(df, wanted, subject, spell)
     if problems:
         raise DataError(source, problems)
     if subject is None:
         assumptions.append("no subject column: all trials from one subject, subj_idx = 0")
-
-    rt_values = as_numbers(df[rt])
-    codes = np.asarray(list(missing_codes), dtype=float)
-    unit = decide_unit(rt_values, codes, rt_unit)
-    context = Context(rows=rows, spell=spell, from_file=from_file, unit=unit, missing_codes=codes)
-    if subject is not None:
+    else:
         roles["subject"] = subject
+
+    codes = np.asarray(list(missing_codes), dtype=float)
+    unit = decide_unit(as_numbers(df[rt]), codes, rt_unit)
+    context = Context(rows=rows, spell=spell, from_file=from_file, unit=unit, missing_codes=codes)
     columns = {role: [Column(role, name, df[name], context)] for role, name in roles.items()}
-    columns["rt"][0].values = rt_values  # already parsed to decide the unit
     columns["conditions"] = [Column("conditions", c, df[c], context) for c in conditions]
     problems = apply_rules(COLUMN_RULES, columns)
     if problems:
         raise DataError(source, problems)
+    rt_values = columns["rt"][0].values
     assumptions += unit.assumptions
     notes = list(unit.notes)
 
