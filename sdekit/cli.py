@@ -194,6 +194,60 @@ def _check_output(path, suffixes, what):
         raise UsageError(f"output folder {path.parent} does not exist")
 
 
+#: How ``sdekit fit`` spells the arguments of ``ddm.read_csv``, so that the fix a data message
+#: suggests is a flag the user can type.
+_DATA_OPTIONS = {
+    "rt": "--rt", "response": "--response", "subject": "--subject",
+    "subject=None": "--one-subject", "correct": "--correct", "stimulus": "--stimulus",
+    "rt_unit": "--rt-unit", "sep": "--sep", "sep='\\t'": "--sep tab", "encoding": "--encoding",
+    "missing_codes": "--missing-codes", "missing_codes=()": "--missing-codes none",
+    "min_trials": "--min-trials",
+}
+
+
+def _separator(text):
+    return "\t" if text.lower() in ("tab", "\\t") else text
+
+
+def _missing_codes(text):
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 999,-1, or 'none', got {text!r}"
+        ) from None
+
+
+def _read_trials(args, path):
+    """The trials of ``path`` read with the column options, and the record printed.
+
+    Problems come back phrased with this command's flags; what was assumed (units, response
+    coding, a subject column recognised by its name) is printed before the fit.
+    """
+    import warnings
+
+    from .ddm.data import DataWarning, describe, read_csv
+
+    # Options left out keep read_csv's defaults, which the help text states.
+    given = {"sep": args.sep, "encoding": args.encoding, "missing_codes": args.missing_codes,
+             "min_trials": args.min_trials}
+    options = {k: v for k, v in given.items() if v is not None}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        df = read_csv(path, rt=args.rt, response=args.response,
+                      subject=None if args.one_subject else args.subject, correct=args.correct,
+                      stimulus=args.stimulus, rt_unit=args.rt_unit, option_names=_DATA_OPTIONS,
+                      **options)
+    for w in caught:
+        if not issubclass(w.category, DataWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # The record's warnings are the DataWarnings just caught: printed once, with the record.
+    print(describe(df), flush=True)
+    return df
+
+
 def _fit(args):
     if (args.data is None) == (not args.example):
         raise UsageError("give a data file, or --example to fit the bundled example data set")
@@ -204,6 +258,11 @@ def _fit(args):
     from .ddm.data import DataError
     from .ddm.fitting import fit
 
+    if args.one_subject and args.subject != "subj_idx":
+        raise UsageError("--one-subject takes all trials as one subject: leave out --subject")
+    if args.stimulus is not None and args.correct is None:
+        raise UsageError("--stimulus is used with --correct (accuracy-coded data); for "
+                         "choice-coded data give --response only")
     depends_on = dict(args.depends_on)
     by = args.by
     if args.example:
@@ -236,11 +295,16 @@ def _fit(args):
             raise UsageError(f"--intervals profile: {refusal}; or use the default Wald "
                              "intervals")
     try:
+        data = _read_trials(args, data)
+        if by is not None and by == data.attrs["sdekit"]["columns"]["subj_idx"]:
+            # The subject column is read as subj_idx, whatever the file calls it.
+            by = "subj_idx"
         res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
                   method=args.method, starts=args.starts, seed=args.seed,
                   progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler,
-                  search=args.search)
+                  search=args.search,
+                  **({} if args.min_trials is None else {"min_trials": args.min_trials}))
     except (DataError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     single = by is None
@@ -258,6 +322,112 @@ def _fit(args):
             frame["nobs"] = res.nobs
         write_table(frame, args.output)
         print(f"wrote {len(frame)} rows to {args.output}")
+
+
+def _add_fit_command(commands):
+    """The ``fit`` subcommand: its options, and its data options (:func:`_add_data_options`)."""
+    fitp = commands.add_parser(
+        "fit", help="fit a drift-diffusion model to a CSV of trials",
+        description=(
+            "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
+            "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
+            "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
+            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is "
+            "the full boundary separation, z the relative start, t0 the non-decision time (s)."
+        ),
+        epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
+               "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'; 'sdekit fit "
+               "lab.csv --rt RT_ms --subject participant --correct acc --by participant'",
+    )
+    fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
+    fitp.add_argument("--example", action="store_true",
+                      help="fit the bundled example data set (6 subjects, v depends on stim)")
+    fitp.add_argument("--model", default="simple", metavar="MODEL",
+                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple). "
+                           "Generalized models: built-in components such as "
+                           "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
+                           "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
+                           "weibull, start point|uniform, nondecision point|uniform, urgency "
+                           "linear), 'race', 'lca' or 'lca:COLUMN' (simulated likelihood; "
+                           "COLUMN: stimulus strength), or FILE.py:NAME "
+                           "for a model defined in your own file (see docs/models.md)")
+    fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
+                      metavar="PARAM=COLUMN",
+                      help="one value of PARAM per level of COLUMN (repeatable), or a formula "
+                           "such as v='1 + C(stim) + coherence' (a, sv, st on the log "
+                           "scale, z on the logit scale; see docs/fitting.md)")
+    fitp.add_argument("--fix", type=_named_value, action="append", default=[],
+                      metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
+                                                 "(repeatable)")
+    fitp.add_argument("--free", default=None, metavar="P[,P...]",
+                      help="parameters to estimate (default: all of the model's not fixed)")
+    fitp.add_argument("--by", default=None, metavar="COLUMN",
+                      help="fit each level separately, e.g. subj_idx (default: pool all trials)")
+    fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
+                      help="uniform contaminant mixture: a fixed probability or 'free'")
+    fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
+                      help="maximum likelihood (default) or quantile maximum probability")
+    fitp.add_argument("--starts", type=_positive_int, default=4,
+                      help="at most this many starting points (default 4)")
+    fitp.add_argument("--search", choices=["local", "global"], default="local",
+                      help="'global' (full DDM): also fit with sz held across its range and "
+                           "search again from the best; finds wide-window maxima the default "
+                           "search can miss, at about ten times the cost")
+    fitp.add_argument("--intervals", choices=["wald", "profile"], default="wald",
+                      help="95%% intervals in the summary and output file: 'wald' (estimate "
+                           "+/- 1.96 SE, instant; default) or 'profile' (profile likelihood: "
+                           "about ten refits per bound, so seconds per parameter for the full "
+                           "DDM; better where the likelihood is skewed, as for t0, sz and st)")
+    fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
+    fitp.add_argument("--jobs", type=_positive_int, default=None,
+                      help="worker processes for several subjects (default: all cores)")
+    fitp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                      help="run the fits on a Dask cluster at ADDRESS, or 'local' for an "
+                           "embedded one")
+    fitp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_data_options(fitp)
+    fitp.add_argument("-o", "--output", default=None,
+                      help="write the parameter table to this .csv or .parquet file")
+    fitp.add_argument("--plot", default=None, metavar="PNG",
+                      help="write quantile-probability plots and RT histograms to this PNG")
+    fitp.set_defaults(run=_fit)
+
+def _add_data_options(fitp):
+    columns = fitp.add_argument_group(
+        "data columns and coding",
+        "Which columns of the CSV hold what, for files not in HDDM's layout (rt, response, "
+        "subj_idx). What was assumed is printed before the fit.")
+    columns.add_argument("--rt", default="rt", metavar="COLUMN",
+                         help="column of reaction times (default rt)")
+    columns.add_argument("--rt-unit", choices=["auto", "s", "ms"], default="auto",
+                         help="unit of the RTs: auto (default) takes milliseconds when the median "
+                              "RT is above 100 and seconds when it is below 10")
+    columns.add_argument("--response", default="response", metavar="COLUMN",
+                         help="column of choices: 1 upper boundary, 0 or -1 (HSSM) lower "
+                              "(default response)")
+    columns.add_argument("--subject", default="subj_idx", metavar="COLUMN",
+                         help="column identifying subjects (default subj_idx; without it a "
+                              "column named participant_id, subject, subj or id is used, and "
+                              "said so)")
+    columns.add_argument("--one-subject", action="store_true",
+                         help="all trials come from one subject (ignore subject-like columns)")
+    columns.add_argument("--correct", default=None, metavar="COLUMN",
+                         help="accuracy-coded data: column of 1 correct / 0 error, used "
+                              "instead of --response; the upper boundary is the correct answer")
+    columns.add_argument("--stimulus", default=None, metavar="COLUMN",
+                         help="with --correct: column of the stimulus, 1 or 0 (or -1), for "
+                              "stimulus coding; the upper boundary is the response to stimulus 1")
+    columns.add_argument("--sep", type=_separator, default=None, metavar="SEP",
+                         help="field separator of the CSV, e.g. ';' or tab (default: comma)")
+    columns.add_argument("--encoding", default=None,
+                         help="text encoding of the CSV, e.g. latin-1 (default utf-8)")
+    columns.add_argument("--missing-codes", type=_missing_codes, default=None,
+                         metavar="X[,X...]|none",
+                         help="RT values meaning 'no response', refused rather than fitted "
+                              "(default 999,-999,-1; 'none' turns the check off)")
+    columns.add_argument("--min-trials", type=int, default=None, metavar="N",
+                         help="fewest trials per subject and condition (default 10; 0 turns "
+                              "the check off)")
 
 
 def build_parser():
@@ -358,69 +528,7 @@ def build_parser():
                      help="output .csv or .parquet file (default: print a preview)")
     ddm.set_defaults(run=_simulate_ddm)
 
-    fitp = commands.add_parser(
-        "fit", help="fit a drift-diffusion model to a CSV of trials",
-        description=(
-            "Fit a drift-diffusion model by maximum likelihood to a CSV with one row per trial: "
-            "rt (seconds, or milliseconds, detected), response (1 upper / 0 lower boundary), "
-            "optionally subj_idx and condition columns. Prints the parameter table (estimate, "
-            "standard error, 95 percent Wald interval) and writes it with -o. Conventions: a is "
-            "the full boundary separation, z the relative start, t0 the non-decision time (s)."
-        ),
-        epilog="examples: 'sdekit fit --example'; 'sdekit fit data.csv --model full "
-               "--depends-on v=stim --by subj_idx -o fits.csv --plot fits.png'",
-    )
-    fitp.add_argument("data", nargs="?", default=None, help="CSV file of trials")
-    fitp.add_argument("--example", action="store_true",
-                      help="fit the bundled example data set (6 subjects, v depends on stim)")
-    fitp.add_argument("--model", default="simple", metavar="MODEL",
-                      help="simple: v, a, z, t0; full: also sv, sz, st (default simple). "
-                           "Generalized models: built-in components such as "
-                           "'drift=leaky,bound=weibull,urgency=linear' (drift constant|leaky|"
-                           "linear_in_time|scaled_by:COLUMN, bound constant|linear|exponential|"
-                           "weibull, start point|uniform, nondecision point|uniform, urgency "
-                           "linear), 'race', 'lca' or 'lca:COLUMN' (simulated likelihood; "
-                           "COLUMN: stimulus strength), or FILE.py:NAME "
-                           "for a model defined in your own file (see docs/models.md)")
-    fitp.add_argument("--depends-on", type=_depends_item, action="append", default=[],
-                      metavar="PARAM=COLUMN",
-                      help="one value of PARAM per level of COLUMN (repeatable), or a formula "
-                           "such as v='1 + C(stim) + coherence' (a, sv, st on the log "
-                           "scale, z on the logit scale; see docs/fitting.md)")
-    fitp.add_argument("--fix", type=_named_value, action="append", default=[],
-                      metavar="NAME=VALUE", help="hold a parameter fixed, e.g. z=0.5 "
-                                                 "(repeatable)")
-    fitp.add_argument("--free", default=None, metavar="P[,P...]",
-                      help="parameters to estimate (default: all of the model's not fixed)")
-    fitp.add_argument("--by", default=None, metavar="COLUMN",
-                      help="fit each level separately, e.g. subj_idx (default: pool all trials)")
-    fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
-                      help="uniform contaminant mixture: a fixed probability or 'free'")
-    fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
-                      help="maximum likelihood (default) or quantile maximum probability")
-    fitp.add_argument("--starts", type=_positive_int, default=4,
-                      help="at most this many starting points (default 4)")
-    fitp.add_argument("--search", choices=["local", "global"], default="local",
-                      help="'global' (full DDM): also fit with sz held across its range and "
-                           "search again from the best; finds wide-window maxima the default "
-                           "search can miss, at about ten times the cost")
-    fitp.add_argument("--intervals", choices=["wald", "profile"], default="wald",
-                      help="95%% intervals in the summary and output file: 'wald' (estimate "
-                           "+/- 1.96 SE, instant; default) or 'profile' (profile likelihood: "
-                           "about ten refits per bound, so seconds per parameter for the full "
-                           "DDM; better where the likelihood is skewed, as for t0, sz and st)")
-    fitp.add_argument("--seed", type=int, default=0, help="seed of the jittered starts")
-    fitp.add_argument("--jobs", type=_positive_int, default=None,
-                      help="worker processes for several subjects (default: all cores)")
-    fitp.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                      help="run the fits on a Dask cluster at ADDRESS, or 'local' for an "
-                           "embedded one")
-    fitp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    fitp.add_argument("-o", "--output", default=None,
-                      help="write the parameter table to this .csv or .parquet file")
-    fitp.add_argument("--plot", default=None, metavar="PNG",
-                      help="write quantile-probability plots and RT histograms to this PNG")
-    fitp.set_defaults(run=_fit)
+    _add_fit_command(commands)
 
     from .score.cli import add_cli as add_sample_command
 

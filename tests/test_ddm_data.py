@@ -153,6 +153,65 @@ def test_subject_like_column_is_not_pooled_silently(tmp_path):
     assert "'subj_idx'" in msg and "subject='participant'" in msg and "subject=None" in msg
 
 
+@pytest.mark.parametrize("name", ["participant_id", "subject", "subj", "id", "Subject"])
+def test_recognised_subject_column_is_used_and_stated(tmp_path, name):
+    raw = trials().rename(columns={"subj_idx": name})
+    df = read_csv(write(tmp_path, raw))
+    np.testing.assert_array_equal(df["subj_idx"], raw[name])
+    rec = df.attrs["sdekit"]
+    assert rec["columns"]["subj_idx"] == name and rec["n_subjects"] == 2
+    assert f"subjects from column {name!r}, recognised by its name" in describe(df)
+    # Validated again (as the fitter does), the record and the statement stay.
+    assert from_dataframe(df).attrs == df.attrs
+
+
+def test_trial_numbers_are_not_taken_for_subjects(tmp_path):
+    raw = trials(n_subjects=1).drop(columns="subj_idx").assign(id=lambda d: np.arange(len(d)))
+    msg = error_of(write(tmp_path, raw))
+    assert "Column 'id' looks like a subject identifier: pass subject='id'" in msg
+    assert (read_csv(write(tmp_path, raw), subject=None)["subj_idx"] == 0).all()
+
+
+def test_several_subject_columns_are_listed(tmp_path):
+    raw = trials().rename(columns={"subj_idx": "participant_id"})
+    raw["subject"] = raw["participant_id"]
+    msg = error_of(write(tmp_path, raw))
+    assert "column 'subj_idx': not found, and 2 columns look like subject identifiers " \
+           "('participant_id', 'subject')" in msg
+    assert "Pass subject='participant_id' (or the one of them" in msg and "subject=None" in msg
+    flags = {"subject": "--subject", "subject=None": "--one-subject"}
+    msg = error_of(write(tmp_path, raw), option_names=flags)
+    assert "Pass --subject participant_id (or the one of them" in msg
+    assert "or --one-subject for one subject" in msg and "subject=" not in msg
+
+
+def test_option_names_phrase_fixes_for_the_caller(tmp_path):
+    flags = {"rt": "--rt", "rt_unit": "--rt-unit", "sep": "--sep", "response": "--response",
+             "correct": "--correct", "missing_codes=()": "--missing-codes none"}
+    raw = trials().rename(columns={"rt": "RT s"})
+    msg = error_of(write(tmp_path, raw), option_names=flags)
+    assert "Did you mean 'RT s'? Pass --rt 'RT s'" in msg
+    msg = error_of(write(tmp_path, trials(), sep=";"), option_names=flags)
+    assert "not commas: pass --sep ';'" in msg
+    raw = trials().assign(rt=lambda d: d.rt * 40)
+    assert "Pass --rt-unit s or --rt-unit ms" in error_of(write(tmp_path, raw),
+                                                           option_names=flags)
+    raw = trials()
+    raw.loc[[2, 3], "rt"] = 999
+    raw.loc[4, "response"] = 7
+    raw.loc[5, "subj_idx"] = np.nan
+    msg = error_of(write(tmp_path, raw), option_names=flags)
+    assert "if they are real RTs pass --missing-codes none" in msg
+    assert "for accuracy-coded data pass --correct COLUMN (and stimulus='<column>'" in msg
+    assert "column 'subj_idx', line 7: missing value(s). Remove or fill in these rows in the " \
+           "file" in msg
+    assert "df[" not in msg and "dropna" not in msg and "from_dataframe" not in msg
+    # The same problems spelt for Python.
+    msg = error_of(write(tmp_path, raw))
+    assert "pass missing_codes=()" in msg and "pass correct='<column>'" in msg
+    assert "dropna(subset=['subj_idx'])" in msg
+
+
 def test_existing_column_named_like_output_is_kept(tmp_path):
     raw = trials().rename(columns={"response": "choice"})
     raw["response"] = "free text"
