@@ -19,6 +19,8 @@ import math
 import numba as nb
 import numpy as np
 
+from ._specialize import specialize
+
 __all__ = [
     "Streams",
     "check_seed",
@@ -226,8 +228,6 @@ def _advancers(parallel):
     """Compiled (seeding, normals, uniforms) functions; a serial twin for loops that interleave
     with another thread pool (torch): Numba's OpenMP workers spin after a parallel region and
     slowed torch code in the same process 3-70x on two cores."""
-    from ._specialize import specialize
-
     key = bool(parallel)
     if key not in _ADVANCERS:
         # _PARALLEL only tells the serial and parallel twins apart in Numba's disk cache.

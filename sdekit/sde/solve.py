@@ -5,61 +5,22 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from .chunked import run_in_chunks
 from .events import Boundaries
 from .model import SDE
+from .problem import Problem, run_problem
 from .random import check_seed
-from .schemes import Scheme, get_scheme
+from .schemes import get_scheme
 
 __all__ = ["solve", "Solution"]
 
 BACKENDS = ("numba", "cuda", "torch")
 _BACKEND_ALIASES = {"cpu": "numba", "numba": "numba", "cuda": "cuda", "gpu": "cuda",
                     "torch": "torch"}
-
-
-@dataclass
-class Problem:
-    """A validated integration problem, as the backends receive it."""
-
-    sde: SDE
-    scheme: Scheme
-    boundaries: Boundaries | None
-    x0: np.ndarray  # (1 or n_paths, dim)
-    grid: np.ndarray  # (n_steps + 1,) step times
-    save_at: np.ndarray  # (n_save,) grid indices whose states are kept
-    params: np.ndarray  # (1 or n_paths, n_params)
-    boundary_params: np.ndarray
-    n_paths: int
-    seed: int
-    first_path: int = 0
-    bridge: bool = True
-    options: dict = field(default_factory=dict)
-
-    @property
-    def bounded(self):
-        return self.boundaries is not None
-
-    def chunk(self, start, stop):
-        """The sub-problem of paths start..stop-1; their results equal those of the whole."""
-        def rows(values):
-            return values[start:stop] if values.shape[0] > 1 else values
-
-        return Problem(sde=self.sde, scheme=self.scheme, boundaries=self.boundaries,
-                       x0=np.ascontiguousarray(rows(self.x0)), grid=self.grid,
-                       save_at=self.save_at, params=np.ascontiguousarray(rows(self.params)),
-                       boundary_params=self.boundary_params, n_paths=stop - start,
-                       seed=self.seed, first_path=self.first_path + start, bridge=self.bridge,
-                       options=self.options)
-
-    def kernel_inputs(self):
-        """The Numba kernels' inputs, in their order (before the output arrays)."""
-        return (self.x0, self.grid, np.sqrt(np.diff(self.grid)), self.save_at, self.params,
-                self.boundary_params, np.uint64(self.seed), np.int64(self.first_path),
-                self.bounded, self.bridge)
 
 
 @dataclass
@@ -261,18 +222,6 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
                    n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge))
 
 
-def run_problem(problem):
-    """Run a prepared problem on its backend; returns (states, first-passage times, sides)."""
-    name = problem.options["backend"]
-    if name == "numba":
-        from .backends import numba_cpu as impl
-    elif name == "cuda":
-        from .backends import numba_cuda as impl
-    else:
-        from .backends import torch as impl
-    return impl.run(problem)
-
-
 def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
           boundaries=None, save="all", backend="numba", seed=None, device=None, bridge=True,
           progress=False, scheduler=None, chunk_paths=None):
@@ -336,8 +285,6 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     if backend_name == "torch":
         problem.options["device"] = device
     if scheduler is not None or progress:
-        from .chunked import run_in_chunks
-
         states, fpt, hit = run_in_chunks(problem, scheduler=scheduler, progress=progress,
                                          chunk_paths=chunk_paths)
     else:
