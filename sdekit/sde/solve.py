@@ -176,23 +176,7 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
     if not isinstance(n_paths, numbers.Integral) or n_paths < 1:
         raise ValueError(f"n_paths must be a positive integer, got {n_paths!r}")
     scheme = get_scheme(method)
-    if sde.noise not in scheme.noise_kinds:
-        if sde.noise == "none":
-            hint = "use method='heun' for an ODE"
-        elif scheme.name == "heun":
-            hint = "heun integrates ODEs (no diffusion); use 'euler_maruyama' or 'milstein'"
-        else:
-            hint = "use method='euler_maruyama'"
-        raise ValueError(f"method {scheme.name!r} does not support {sde.noise} noise: {hint}")
-    if scheme.name == "milstein":
-        if sde.noise == "scalar" and sde.dim > 1:
-            raise ValueError("milstein supports scalar noise only in one dimension")
-        if sde.diffusion_dx is None:
-            raise ValueError(
-                "milstein needs the derivative of the diffusion: pass diffusion_dx= to SDE(...)"
-            )
-        if not sde.elementwise:
-            raise ValueError("milstein needs elementwise coefficients (see SDE(elementwise=True))")
+    scheme.check(sde)
     grid, save_at = _check_times(times, dt)
     if save == "final":
         save_at = save_at[-1:]
