@@ -391,3 +391,24 @@ def test_engine_modules_import_one_way():
 
     assert "solve" not in imported("chunked")
     assert "model" not in imported("reverse")
+
+
+def test_one_backend_resolver_for_every_entry_point():
+    from sdekit.sde.backends import resolve_backend
+
+    assert resolve_backend("cpu") == ("numba", None)
+    assert resolve_backend("gpu") == ("cuda", None)
+    with pytest.raises(ValueError, match="backend must be one of 'numba', 'cuda', 'torch'"):
+        resolve_backend("fortran")
+    with pytest.raises(ValueError, match="langevin does not run on backend 'cuda'"):
+        resolve_backend("cuda", supported=("numba", "torch"), caller="langevin")
+    with pytest.raises(ValueError, match="applies to backend='torch' only"):
+        sk.solve(sk.BrownianMotion(), 0.0, [0, 1], device="cuda")
+    sol = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=3, backend="cpu", seed=2)
+    assert sol.backend == "numba"
+
+
+def test_a_solution_records_the_seed_it_drew():
+    sol = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=4)
+    again = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=4, seed=sol.seed)
+    np.testing.assert_array_equal(sol.states, again.states)

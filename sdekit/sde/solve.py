@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import resolve_backend
 from .chunked import run_in_chunks
 from .events import Boundaries
 from .model import SDE
@@ -18,9 +19,6 @@ from .schemes import get_scheme
 
 __all__ = ["solve", "Solution"]
 
-BACKENDS = ("numba", "cuda", "torch")
-_BACKEND_ALIASES = {"cpu": "numba", "numba": "numba", "cuda": "cuda", "gpu": "cuda",
-                    "torch": "torch"}
 
 
 @dataclass
@@ -235,13 +233,16 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     save : {"all", "final"}
         ``"final"`` keeps only the last state, so memory stays O(n_paths) however many steps.
     backend : {"numba", "cuda", "torch"}
-        Where to run: Numba on all CPU cores, one CUDA thread per path, or batched torch tensors.
+        Where to run: Numba on all CPU cores, one CUDA thread per path, or batched torch tensors
+        (``"cpu"`` and ``"gpu"`` are aliases of the first two; see
+        :func:`sdekit.sde.backends.resolve_backend`).
     seed : int, optional
         Fixes every draw: path i's noise depends on (seed, i) only, so results do not depend on
-        thread count or device (torch excepted: see :mod:`sdekit.sde.backends.torch`). When
-        omitted a seed is drawn and recorded in the solution.
-    device : str, optional
-        torch device for ``backend="torch"`` (default: CUDA when available, else CPU).
+        thread count or device (torch excepted: see :mod:`sdekit.sde.backends.torch`). None
+        (the default, as for every function that draws samples) draws a seed from fresh
+        entropy; the seed used is recorded in ``Solution.seed`` either way.
+    device : str or torch.device, optional
+        torch device, for ``backend="torch"`` only (default: CUDA when available, else CPU).
     bridge : bool
         Correct first-passage times for crossings between grid points (default). ``False``
         checks only the grid points and dates a hit at the end of its step, as plain
@@ -260,14 +261,11 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     -------
     Solution
     """
-    backend_name = _BACKEND_ALIASES.get(backend) if isinstance(backend, str) else None
-    if backend_name is None:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    backend_name, device = resolve_backend(backend, device)
     problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
                       boundaries=boundaries, save=save, seed=seed, bridge=bridge)
     problem.options["backend"] = backend_name
-    if backend_name == "torch":
-        problem.options["device"] = device
+    problem.options["device"] = device
     if scheduler is not None or progress:
         states, fpt, hit = run_in_chunks(problem, scheduler=scheduler, progress=progress,
                                          chunk_paths=chunk_paths)

@@ -23,7 +23,7 @@ from .._specialize import specialize
 from ..random import Streams, event_state
 from ._kernels import absorb_key, build_absorb
 
-__all__ = ["run", "TorchStreams"]
+__all__ = ["run", "TorchStreams", "default_device"]
 
 
 def _torch():
@@ -35,6 +35,11 @@ def _torch():
             "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
         ) from exc
     return torch
+
+
+def default_device():
+    """The device torch work goes to when none is given: CUDA when torch sees a GPU, else CPU."""
+    return "cuda" if _torch().cuda.is_available() else "cpu"
 
 
 # bound per specialization: the kernels' own absorption tests and the boundaries
@@ -138,7 +143,7 @@ class _Batch:
 def run(problem):
     """Integrate all paths of a prepared problem with torch; returns NumPy arrays."""
     torch = _torch()
-    device = problem.options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = problem.options.get("device") or default_device()
     sde, scheme = problem.sde, problem.scheme
     n, dim = problem.n_paths, sde.dim
     x = torch.as_tensor(np.broadcast_to(problem.x0, (n, dim)).copy(), dtype=torch.float64,
