@@ -51,9 +51,8 @@ import numpy as np
 import torch
 
 from sdekit.score import VESDE, VPSDE, GaussianMixture, sample, w2_floor, w2_to_gaussian
-from sdekit.score.sdes import subseed
 from sdekit.score.targets import gm_score_torch
-from sdekit.sde.random import Streams
+from sdekit.sde.random import Streams, child_seed
 
 LAM = np.linspace(0.2, 2.0, 16)
 MEAN = np.linspace(-1.0, 1.0, 16)
@@ -192,7 +191,7 @@ def _run_score_sde_ve(sde, score, x_init, steps, seed, common_noise):
     generator = torch.Generator().manual_seed(seed)
     original = sde_ve.randn_tensor
     if common_noise:
-        streams = Streams(subseed(seed, _PC_NOISE_TAG), x_init.shape[0], parallel=False)
+        streams = Streams(child_seed(seed, _PC_NOISE_TAG), x_init.shape[0], parallel=False)
         sde_ve.randn_tensor = lambda shape, **kw: torch.as_tensor(streams.normals(shape[1]))
     x = torch.as_tensor(x_init)
     try:

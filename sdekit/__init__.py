@@ -5,6 +5,26 @@
 >>> sol = sk.solve(sk.OrnsteinUhlenbeck(), 0.0, [0.0, 1.0], dt=1e-3, n_paths=1000, seed=1)
 
 The decision-model and score-model layers are subpackages: ``sdekit.ddm`` and ``sdekit.score``.
+
+One vocabulary runs through the package:
+
+``seed``
+    Functions that draw random samples (``solve``, ``WienerProcess.sample``, ``score.sample``,
+    ``score.langevin``) take ``seed=None``, meaning fresh entropy; estimators
+    (``score.ScoreModel.fit``, ``ddm.fit``) default to a fixed seed, so that a fit is a
+    deterministic function of its data. Results record the seed actually used, also when it was
+    drawn (``Solution.seed``, ``LangevinResult.seed``, ``LikelihoodResult.seed``,
+    ``score.SampleResult.seed``, ``ScoreModel.seed``). Sub-seeds come from one function,
+    :func:`sdekit.sde.random.child_seed`.
+``backend``, ``device``
+    ``"numba"`` (alias ``"cpu"``), ``"cuda"`` (alias ``"gpu"``) or ``"torch"``, read by one
+    function, :func:`sdekit.sde.backends.resolve_backend`; ``device`` is torch's and applies to
+    ``backend="torch"`` only.
+counts
+    A count names what it counts: ``n_paths`` paths of a process (the engine's results have a
+    path axis and a time axis), ``n`` points drawn from a distribution (``score.sample``, its
+    chains for ``langevin``), ``size`` for the scipy.stats-like ``rvs`` of the decision models,
+    and ``n_sim`` for simulations per likelihood evaluation, a different quantity.
 """
 
 __version__ = "0.1.0"

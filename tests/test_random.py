@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sdekit.sde import random as rnd
@@ -117,3 +118,33 @@ def test_torch_streams_give_the_cpu_draws():
     full = rnd.Streams(7, 5)
     np.testing.assert_array_equal(z.numpy(), full.normals(3))
     np.testing.assert_array_equal(u.numpy(), full.uniforms(2))
+
+
+def test_child_seed_is_the_score_samplers_sub_seed():
+    import warnings
+
+    from sdekit.score.sdes import subseed
+    from sdekit.sde.random import child_seed
+
+    for seed, tag in [(0, 0x5052), (2**64 - 1, 7), (123456789, 0x4E4F)]:
+        words = np.random.SeedSequence([seed, tag]).generate_state(2, dtype=np.uint32)
+        assert child_seed(seed, tag) == int(words[0]) | (int(words[1]) << 32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            assert subseed(seed, tag) == child_seed(seed, tag)
+        # the low 32 bits are SeedSequence's first 32-bit word
+        first = np.random.SeedSequence([seed, tag]).generate_state(1)[0]
+        assert child_seed(seed, tag) & 0xFFFFFFFF == int(first)
+    assert child_seed(1, 2, 3) != child_seed(1, 2, 4) != child_seed(1, 3)
+    assert 0 <= child_seed(5, 0) < 2**64
+
+
+def test_child_seed_rejects_what_it_cannot_derive_from():
+    from sdekit.sde.random import child_seed
+
+    with pytest.raises(ValueError, match="not None"):
+        child_seed(None, 1)
+    with pytest.raises(ValueError, match="at least one key"):
+        child_seed(3)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        child_seed(3, -1)

@@ -245,3 +245,16 @@ def test_denoise_moves_samples_to_the_posterior_mean():
     assert n_score_evals("pc", 50, denoise=True) == 101
     with pytest.raises(TypeError, match="denoise"):
         sample(sde, score, 10, steps=5, denoise="yes")
+
+
+@pytest.mark.parametrize("method", ["reverse_sde", "ddpm"])
+def test_details_record_the_seed_drawn(method):
+    from sdekit.score import SampleResult
+
+    sde = VPSDE()
+    gm = GaussianMixture([[0.0], [2.0]], [[[0.3]], [[0.3]]], [0.5, 0.5])
+    result = sample(sde, gm.score(sde), 16, method=method, steps=5, return_details=True)
+    assert isinstance(result, SampleResult) and result.method == method
+    again = sample(sde, gm.score(sde), 16, method=method, steps=5, seed=result.seed)
+    np.testing.assert_array_equal(result.samples, again)
+    assert result.n_score_evals == n_score_evals(method, 5)

@@ -361,3 +361,54 @@ def test_common_random_numbers_move_first_passages_continuously():
     nudged = sk.solve(sde, 0.0, [0.0, 20.0], params=[1.0 + 1e-6, 1.0], **kw)
     assert np.array_equal(base.boundary, nudged.boundary)
     assert np.max(np.abs(base.first_passage_time - nudged.first_passage_time)) < 1e-5
+
+
+def test_a_scheme_owns_its_step_and_requirements():
+    from sdekit.sde.schemes import SCHEMES
+
+    for scheme in SCHEMES.values():
+        assert callable(scheme.step) and callable(scheme.torch_step)
+    gbm = sk.GeometricBrownianMotion()
+    assert SCHEMES["milstein"].draws_per_step(gbm) == 1
+    assert SCHEMES["heun"].draws_per_step(gbm) == 0
+    with pytest.raises(ValueError, match="does not support diagonal noise"):
+        SCHEMES["heun"].check(gbm)
+    SCHEMES["milstein"].check(gbm)
+
+
+def test_engine_modules_import_one_way():
+    # solve runs chunks through problem, and model builds reverse SDEs through reverse: neither
+    # lower module imports the upper one (import-linter's layers contract checks the whole order)
+    import ast
+    from pathlib import Path
+
+    sde_dir = Path(sk.__file__).parent / "sde"
+
+    def imported(name):
+        tree = ast.parse((sde_dir / f"{name}.py").read_text())
+        return {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
+
+    assert "solve" not in imported("chunked")
+    assert "model" not in imported("reverse")
+
+
+def test_one_backend_resolver_for_every_entry_point():
+    from sdekit.sde.backends import resolve_backend
+
+    assert resolve_backend("cpu") == ("numba", None)
+    assert resolve_backend("gpu") == ("cuda", None)
+    with pytest.raises(ValueError, match="backend must be one of 'numba', 'cuda', 'torch'"):
+        resolve_backend("fortran")
+    with pytest.raises(ValueError, match="langevin does not run on backend 'cuda'"):
+        resolve_backend("cuda", supported=("numba", "torch"), caller="langevin")
+    with pytest.raises(ValueError, match="applies to backend='torch' only"):
+        sk.solve(sk.BrownianMotion(), 0.0, [0, 1], device="cuda")
+    sol = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=3, backend="cpu", seed=2)
+    assert sol.backend == "numba"
+
+
+def test_a_solution_records_the_seed_it_drew():
+    sol = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=4)
+    again = sk.solve(sk.BrownianMotion(), 0.0, [0, 1], n_paths=4, seed=sol.seed)
+    np.testing.assert_array_equal(sol.states, again.states)

@@ -11,7 +11,7 @@ from .datasets import IMAGE_DATASETS, TOY_DATASETS, digits, make_toy, tile_image
 from .langevin import LangevinResult, effective_sample_size, langevin
 from .likelihood import LikelihoodResult, bits_per_dim, log_likelihood
 from .metrics import gaussian_w2, mode_statistics, sliced_wasserstein, w2_floor, w2_to_gaussian
-from .sampling import METHODS, n_score_evals, sample, time_grid
+from .sampling import METHODS, SampleResult, n_score_evals, sample, time_grid
 from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE
 from .targets import GaussianMixture, Score
 from .train import ScoreModel
@@ -24,6 +24,7 @@ __all__ = [
     "GaussianMixture",
     "Score",
     "sample",
+    "SampleResult",
     "time_grid",
     "n_score_evals",
     "METHODS",

@@ -48,6 +48,7 @@ import numpy as np
 
 from ..sde import SDE, solve
 from ..sde._specialize import specialize
+from ..sde.backends import resolve_backend
 from ..sde.backends.torch import TorchStreams
 from ..sde.random import check_seed, next_normal, next_uniform, seed_state
 
@@ -382,11 +383,12 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
     params : array_like, optional
         Parameter vector q of the target; when given, the functions take it (see module docs).
     seed : int, optional
-        Fixes every draw: chain i's noise depends on (seed, i) only.
+        Fixes every draw: chain i's noise depends on (seed, i) only. None draws a seed from
+        fresh entropy; the seed used is recorded in ``LangevinResult.seed`` either way.
     backend : {"numba", "torch"}
         Compiled Numba functions on all CPU cores, or torch functions on batches.
-    device : str, optional
-        torch device (default: CUDA when available, else CPU).
+    device : str or torch.device, optional
+        torch device, for ``backend="torch"`` only (default: CUDA when available, else CPU).
 
     Returns
     -------
@@ -407,8 +409,7 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    backend, device = resolve_backend(backend, device, supported=_BACKENDS, caller="langevin")
     steps = _check_int("steps", steps, 1)
     if (not isinstance(step_size, numbers.Real) or isinstance(step_size, bool)
             or not step_size > 0 or not math.isfinite(step_size)):
@@ -461,7 +462,7 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
         for name, fn in (("log_prob", log_prob), ("grad_log_prob", grad_log_prob)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
-        dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dev = device
         target = _TorchTarget(log_prob, grad_log_prob,
                               torch.as_tensor(q, dtype=torch.float64) if has_params else None,
                               torch)

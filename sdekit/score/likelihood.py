@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sde import SDE, solve
-from ..sde.random import check_seed, normals, uniforms
+from ..sde.random import check_seed, child_seed, normals, uniforms
 from .sampling import time_grid
-from .sdes import DiffusionSDE, subseed
+from .sdes import DiffusionSDE
 from .targets import as_score
 
 __all__ = ["log_likelihood", "bits_per_dim", "LikelihoodResult"]
@@ -56,6 +56,9 @@ class LikelihoodResult:
         States at T.
     n_score_evals : int
         Score evaluations per sample (two per Heun step).
+    seed : int
+        The seed used (drawn from fresh entropy when none was given): the same seed gives the
+        same probes.
     """
 
     log_p: np.ndarray
@@ -64,6 +67,7 @@ class LikelihoodResult:
     prior_log_p: np.ndarray
     x_end: np.ndarray
     n_score_evals: int
+    seed: int
 
 
 def _torch():
@@ -161,7 +165,8 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     prior_logpdf : callable, optional
         ``prior_logpdf(x_T) -> (n,)`` on NumPy arrays (n, dim); default ``sde.prior_logpdf``.
     seed : int, optional
-        Fixes the probes: sample i's probes depend on (seed, i) only.
+        Fixes the probes: sample i's probes depend on (seed, i) only. None draws a seed from
+        fresh entropy (recorded in the :class:`LikelihoodResult`).
     device : str, optional
         torch device (default: CUDA when available, else CPU).
     return_details : bool
@@ -217,7 +222,7 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     z0 = np.zeros((n, aug.dim))
     z0[:, :dim] = x
     if not exact:
-        draws_seed = subseed(seed, _PROBE_TAG)
+        draws_seed = child_seed(seed, _PROBE_TAG)
         if probe == "rademacher":
             eps = np.where(uniforms(draws_seed, n, width) < 0.5, -1.0, 1.0)
         else:
@@ -242,7 +247,7 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     else:
         std_error = delta.std(1, ddof=1) / math.sqrt(k)
     return LikelihoodResult(log_p=log_p, delta=delta, std_error=std_error, prior_log_p=prior,
-                            x_end=x_end, n_score_evals=2 * int(steps))
+                            x_end=x_end, n_score_evals=2 * int(steps), seed=seed)
 
 
 def _with_t_eps(sde, t_eps):

@@ -35,16 +35,18 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..sde import solve
+from ..sde.backends import resolve_backend
 from ..sde.backends.torch import TorchStreams
-from ..sde.random import Streams, check_seed
-from .sdes import DiffusionSDE, subseed
+from ..sde.random import Streams, check_seed, child_seed
+from .sdes import DiffusionSDE
 from .targets import as_score
 
-__all__ = ["sample", "time_grid", "n_score_evals", "Streams", "METHODS"]
+__all__ = ["sample", "SampleResult", "time_grid", "n_score_evals", "Streams", "METHODS"]
 
 METHODS = ("reverse_sde", "probability_flow", "pc", "ddpm", "ddim", "dpm_solver")
 _ALIASES = {
@@ -134,7 +136,7 @@ class _Arrays:
             import torch
 
             self.torch = torch
-            self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self.device = device
             self.streams = TorchStreams(seed, n, device=self.device)
         else:
             self.streams = Streams(seed, n)
@@ -177,7 +179,7 @@ def _pc(sde, arr, x, grid, *, snr, corrector_steps, predictor, seed, backend, de
             x = x + eps * grad + math.sqrt(2.0 * eps) * z
         if predictor == "euler_maruyama":
             x = arr.asarray(_engine(sde, arr.score, arr.numpy(x), np.array([t, s]), flow=False,
-                                    seed=subseed(seed, _PREDICTOR_TAG + i), backend=backend,
+                                    seed=child_seed(seed, _PREDICTOR_TAG + i), backend=backend,
                                     device=device))
         else:
             # reverse diffusion (Song et al.): x - f + G^2 score + G z with the discrete
@@ -230,10 +232,38 @@ def _dpm_solver_2m(sde, arr, x, grid):
     return x
 
 
+@dataclass
+class SampleResult:
+    """What :func:`sample` drew, with how (``return_details=True``).
+
+    Attributes
+    ----------
+    samples : ndarray, shape (n, dim)
+        The samples (as :func:`sample` returns them without details).
+    seed : int
+        The seed used (drawn from fresh entropy when none was given): ``sample(...,
+        seed=result.seed)`` repeats the draw.
+    method : str
+        Canonical method name (aliases resolved).
+    steps : int
+    backend : str
+        Canonical backend name.
+    n_score_evals : int
+        Score evaluations per sample.
+    """
+
+    samples: np.ndarray
+    seed: int
+    method: str
+    steps: int
+    backend: str
+    n_score_evals: int
+
+
 # -- the one entry point ---------------------------------------------------------------------------
 def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="numba",
            spacing=None, x_init=None, snr=0.16, corrector_steps=1, predictor="euler_maruyama",
-           eta=0.0, device=None, denoise=False):
+           eta=0.0, device=None, denoise=False, return_details=False):
     """Draw ``n`` samples by integrating from the prior at ``sde.t_end`` down to ``sde.t_eps``.
 
     Parameters
@@ -252,10 +282,12 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         Number of steps (no default: the cost is yours to choose). Score evaluations per sample:
         :func:`n_score_evals`.
     seed : int, optional
-        Fixes the prior draw and every noise increment (drawn and recorded when omitted, via the
-        engine).
+        Fixes the prior draw and every noise increment. None (the default, as for every function
+        that draws samples) draws a seed from fresh entropy; ``return_details=True`` returns the
+        seed used.
     backend : {"numba", "cuda", "torch"}
-        Where the engine methods run. The loops of ``pc``/``ddpm``/``ddim``/``dpm_solver`` run
+        Where the engine methods run (aliases as in :func:`sdekit.sde.solve`). The loops of
+        ``pc``/``ddpm``/``ddim``/``dpm_solver`` run
         on NumPy with the compiled score (``numba``, ``cuda``) or on torch tensors (``torch``).
     spacing : {"time", "logsnr", "quadratic"}, optional
         Step placement (:func:`time_grid`); ``"logsnr"`` for ``dpm_solver``, ``"time"`` otherwise.
@@ -270,18 +302,21 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         step.
     eta : float
         DDIM noise level (0: deterministic, 1: as DDPM).
-    device : str, optional
-        torch device for ``backend="torch"``.
+    device : str or torch.device, optional
+        torch device, for ``backend="torch"`` only (default: CUDA when available, else CPU).
     denoise : bool
         After the last step, move each sample to its posterior mean given the state at t_eps
         (Tweedie's formula, ``(x + sigma^2 score(t_eps, x)) / alpha``), as Song et al.'s
         samplers and diffusers' pipelines end: it removes the noise of standard deviation
         ``sigma(t_eps)`` that the samples at t_eps still carry, so they approximate the data
         rather than p_{t_eps}. One more score evaluation.
+    return_details : bool
+        Return a :class:`SampleResult` (samples, the seed used, method, backend) instead of the
+        array.
 
     Returns
     -------
-    ndarray, shape (n, dim)
+    ndarray, shape (n, dim), or SampleResult
         Samples at time ``sde.t_eps`` (denoised with ``denoise=True``).
     """
     if not isinstance(sde, DiffusionSDE):
@@ -293,8 +328,7 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    if backend not in ("numba", "cuda", "torch"):
-        raise ValueError(f"backend must be 'numba', 'cuda' or 'torch', got {backend!r}")
+    backend, device = resolve_backend(backend, device, caller="sample")
     if score.numba is None and backend != "torch":
         raise ValueError(f"{score.name} has only a torch form: use backend='torch'")
     if not isinstance(snr, numbers.Real) or not snr > 0:
@@ -323,8 +357,22 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
     if name in ("reverse_sde", "probability_flow"):
         x = _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
                     backend=backend, device=device)
-        return _denoised(sde, score, x, backend, device) if denoise else x
-    arr = _Arrays(backend, device, score, subseed(seed, _NOISE_TAG), n)
+    else:
+        x = _run_loop(name, sde, score, x, grid, seed=seed, backend=backend, device=device,
+                      snr=snr, corrector_steps=corrector_steps, predictor=predictor, eta=eta)
+    if denoise:
+        x = _denoised(sde, score, x, backend, device)
+    if not return_details:
+        return x
+    return SampleResult(samples=x, seed=seed, method=name, steps=int(steps), backend=backend,
+                        n_score_evals=n_score_evals(name, steps, corrector_steps, denoise))
+
+
+def _run_loop(name, sde, score, x, grid, *, seed, backend, device, snr, corrector_steps,
+              predictor, eta):
+    """The samplers written here (pc, ddpm, ddim, dpm_solver) on NumPy arrays or tensors."""
+    n = x.shape[0]
+    arr = _Arrays(backend, device, score, child_seed(seed, _NOISE_TAG), n)
     x = arr.asarray(x)
     if name == "pc":
         x = _pc(sde, arr, x, grid, snr=float(snr), corrector_steps=int(corrector_steps),
@@ -335,8 +383,7 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         x = _ddpm_ddim(sde, arr, x, grid, eta=float(eta))
     else:
         x = _dpm_solver_2m(sde, arr, x, grid)
-    x = arr.numpy(x)
-    return _denoised(sde, score, x, backend, device) if denoise else x
+    return arr.numpy(x)
 
 
 def _denoised(sde, score, x, backend, device):

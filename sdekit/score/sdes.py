@@ -33,12 +33,13 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import warnings
 
 import numba as nb
 import numpy as np
 
 from ..sde import SDE
-from ..sde.random import check_seed, normals
+from ..sde.random import check_seed, child_seed, normals
 
 __all__ = [
     "DiffusionSDE",
@@ -141,17 +142,12 @@ def _ve_diffusion(t, x, p):
 
 
 def subseed(seed, tag):
-    """A seed derived from ``(seed, tag)``, for a family of streams independent of ``seed``'s own.
-
-    Parameters
-    ----------
-    seed : int
-        Parent seed (already checked).
-    tag : int
-        Which family (distinct tags give unrelated families).
-    """
-    state = np.random.SeedSequence([int(seed), int(tag)]).generate_state(2, dtype=np.uint32)
-    return int(state[0]) | (int(state[1]) << 32)
+    """Deprecated: :func:`sdekit.sde.random.child_seed` ``(seed, tag)``, which gives the same
+    numbers."""
+    warnings.warn("sdekit.score.sdes.subseed is deprecated; use "
+                  "sdekit.sde.random.child_seed(seed, tag), which gives the same seeds",
+                  DeprecationWarning, stacklevel=2)
+    return child_seed(seed, tag)
 
 
 _PRIOR_TAG = 0x5052
@@ -258,7 +254,7 @@ class DiffusionSDE(SDE):
         if not isinstance(dim, numbers.Integral) or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         seed = check_seed(seed)
-        return self.prior_std * normals(subseed(seed, _PRIOR_TAG), int(n), int(dim))
+        return self.prior_std * normals(child_seed(seed, _PRIOR_TAG), int(n), int(dim))
 
     def prior_logpdf(self, x):
         """Log-density of the prior at ``x`` (shape (..., dim)); returns shape (...)."""

@@ -26,8 +26,8 @@ import types
 import numba as nb
 import numpy as np
 
-from ..sde.random import check_seed, normals, uniforms
-from .sdes import DiffusionSDE, alpha_sigma, subseed
+from ..sde.random import check_seed, child_seed, normals, uniforms
+from .sdes import DiffusionSDE, alpha_sigma
 
 __all__ = ["GaussianMixture", "Score", "gm_score", "gm_score_torch", "as_score"]
 
@@ -404,7 +404,7 @@ class GaussianMixture:
         if not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         seed = check_seed(seed)
-        u = uniforms(subseed(seed, _LABEL_TAG), n, 1)[:, 0]
+        u = uniforms(child_seed(seed, _LABEL_TAG), n, 1)[:, 0]
         labels = np.minimum(np.searchsorted(np.cumsum(self.weights), u, side="right"),
                             self.n_components - 1)
         z = normals(seed, n, self.dim)

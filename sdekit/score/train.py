@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sde.random import check_seed
 from .sampling import sample as _sample
 from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE, alpha_sigma
 from .targets import Score
@@ -154,6 +155,7 @@ class ScoreModel:
         self.shift = None
         self.scale = None
         self.losses = []
+        self.seed = None
 
     @property
     def conditional(self):
@@ -241,17 +243,21 @@ class ScoreModel:
         ema_decay : float
             Decay of the exponential moving average of the weights, in [0, 1); during the first
             steps the decay is min(ema_decay, (1 + k) / (10 + k)).
-        seed : int
+        seed : int or None
             Fixes initial weights, batches, times, label dropout and noise (results repeat on
-            the same device and torch version).
+            the same device and torch version). An estimator defaults to a fixed seed, so that
+            a fit is a deterministic function of its data; None draws one from fresh entropy.
+            The seed used is kept in ``self.seed``.
         progress : bool
             Show a tqdm progress bar.
 
         Returns
         -------
         self
+            The fitted model (scikit-learn's convention: ``ScoreModel().fit(X).sample(n)``).
         """
         torch = _torch()
+        seed = check_seed(seed)
         data = np.asarray(data, dtype=np.float64)
         if data.ndim not in (2, 4) or data.shape[0] < 2:
             raise ValueError(f"data must have shape (n >= 2, dim) or (n >= 2, C, H, W), got "
@@ -285,7 +291,7 @@ class ScoreModel:
             self._build(data.shape[1:], n_classes if labels is not None else None)
         self.label_dropout = float(label_dropout) if labels is not None else 0.0
         y_all = None if labels is None else torch.as_tensor(labels)
-        gen = torch.Generator().manual_seed(seed + 1)
+        gen = torch.Generator().manual_seed((seed + 1) % 2**64)
         rng = np.random.default_rng(seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.LambdaLR(
@@ -328,6 +334,7 @@ class ScoreModel:
             self.losses.append(float(loss.detach()))
             if progress:
                 bar.set_postfix(loss=f"{self.losses[-1]:.4f}", refresh=False)
+        self.seed = seed
         return self
 
     # -- scores and samples ---------------------------------------------------------------------
@@ -455,11 +462,13 @@ class ScoreModel:
             that look more like their class.
         method, steps, seed, **kwargs
             As in :func:`sdekit.score.sample`; ``x_init`` may be given flat or in the data's
-            shape.
+            shape. With ``return_details=True`` the result is a
+            :class:`~sdekit.score.SampleResult` whose ``samples`` are in the data's units and
+            shape, and whose ``seed`` is the seed used.
 
         Returns
         -------
-        ndarray, shape (n, dim) or (n, C, H, W)
+        ndarray, shape (n, dim) or (n, C, H, W), or SampleResult
             Samples in the units of the training data.
 
         Notes
@@ -474,9 +483,14 @@ class ScoreModel:
             kwargs["x_init"] = np.reshape(np.asarray(kwargs["x_init"], dtype=np.float64),
                                           (-1, self.dim))
         score = self.score(ema, labels=labels, guidance_scale=guidance_scale)
-        x = _sample(self.sde, score, n, method=method, steps=steps, seed=seed,
-                    backend="torch", **kwargs)
-        return x.reshape(x.shape[0], *self.data_shape) * self.scale + self.shift
+        result = _sample(self.sde, score, n, method=method, steps=steps, seed=seed,
+                         backend="torch", **kwargs)
+        x = result.samples if kwargs.get("return_details") else result
+        x = x.reshape(x.shape[0], *self.data_shape) * self.scale + self.shift
+        if not kwargs.get("return_details"):
+            return x
+        result.samples = x
+        return result
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path):
@@ -502,6 +516,7 @@ class ScoreModel:
             "scale": torch.as_tensor(self.scale),
             "weights": self.net.state_dict(),
             "ema_weights": self.ema.state_dict(),
+            "seed": self.seed,
         }
         torch.save(state, Path(path))
 
@@ -544,4 +559,5 @@ class ScoreModel:
         model.label_dropout = float(state["label_dropout"])
         model.shift = state["shift"].numpy()
         model.scale = state["scale"].numpy()
+        model.seed = state.get("seed")  # absent from files written before the seed was kept
         return model

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .problem import run_problem
+
 __all__ = ["run_in_chunks", "dask_client"]
 
 _TARGET_CHUNKS = 20
@@ -46,12 +48,6 @@ def dask_client(scheduler):
     raise TypeError("scheduler must be 'local', a scheduler address or a distributed.Client")
 
 
-def _run_chunk(problem):
-    from .solve import run_problem
-
-    return run_problem(problem)
-
-
 def run_in_chunks(problem, *, scheduler=None, progress=False, chunk_paths=None):
     """Run ``problem`` chunk by chunk, locally or on Dask; same result as one run."""
     from tqdm.auto import tqdm
@@ -70,13 +66,13 @@ def run_in_chunks(problem, *, scheduler=None, progress=False, chunk_paths=None):
     try:
         if scheduler is None:
             for start, stop in bounds:
-                store(start, stop, _run_chunk(problem.chunk(start, stop)))
+                store(start, stop, run_problem(problem.chunk(start, stop)))
         else:
             from distributed import as_completed
 
             client, owned = dask_client(scheduler)
             try:
-                futures = {client.submit(_run_chunk, problem.chunk(start, stop), pure=False):
+                futures = {client.submit(run_problem, problem.chunk(start, stop), pure=False):
                            (start, stop) for start, stop in bounds}
                 for future in as_completed(futures):
                     store(*futures[future], future.result())

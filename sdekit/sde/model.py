@@ -24,6 +24,8 @@ import numbers
 import numba as nb
 import numpy as np
 
+from .reverse import reverse_coefficients
+
 __all__ = [
     "SDE",
     "BrownianMotion",
@@ -200,9 +202,8 @@ class SDE:
             Build the probability-flow ODE (drift -f + g^2 score / 2, no noise) instead; solve it
             with ``method="heun"``.
         """
-        from .reverse import reverse_sde
-
-        return reverse_sde(self, score, t_end, score_params, torch_score, probability_flow)
+        return SDE(**reverse_coefficients(self, score, t_end, score_params, torch_score,
+                                          probability_flow))
 
     def __repr__(self):
         params = ", ".join(f"{n}={v:g}" for n, v in zip(self.param_names, self.params, strict=True))

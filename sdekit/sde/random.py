@@ -19,9 +19,12 @@ import math
 import numba as nb
 import numpy as np
 
+from ._specialize import specialize
+
 __all__ = [
     "Streams",
     "check_seed",
+    "child_seed",
     "normals",
     "uniforms",
     "seed_state",
@@ -226,8 +229,6 @@ def _advancers(parallel):
     """Compiled (seeding, normals, uniforms) functions; a serial twin for loops that interleave
     with another thread pool (torch): Numba's OpenMP workers spin after a parallel region and
     slowed torch code in the same process 3-70x on two cores."""
-    from ._specialize import specialize
-
     key = bool(parallel)
     if key not in _ADVANCERS:
         # _PARALLEL only tells the serial and parallel twins apart in Numba's disk cache.
@@ -313,6 +314,49 @@ def check_seed(seed) -> int:
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed must lie in [0, 2**64), got {seed}")
     return seed
+
+
+def child_seed(seed, *keys) -> int:
+    """A seed derived from ``(seed, *keys)``, for draws that must not reuse ``seed``'s own.
+
+    The one way sdekit derives sub-seeds: a sampler that needs a second family of random
+    numbers (the prior of a score sampler, its corrector's noise, probe vectors) takes them under
+    ``child_seed(seed, tag)``, a fixed tag per purpose; a loop over cells, subjects or starts
+    takes ``child_seed(seed, tag, index)``. Distinct key tuples give unrelated seeds, and the
+    result depends on nothing else, so a derived seed is as reproducible as its parent.
+
+    Parameters
+    ----------
+    seed : int
+        Parent seed, in [0, 2**64) (see :func:`check_seed`; None is not accepted here: derive
+        from the seed actually used).
+    *keys : int
+        Non-negative integers naming the child (a purpose tag, an index...), at least one.
+
+    Returns
+    -------
+    int
+        A seed in [0, 2**64): the 64 bits NumPy's ``SeedSequence([seed, *keys])`` generates
+        first (``generate_state(1, dtype=np.uint64)``). Its low 32 bits are
+        ``SeedSequence([seed, *keys]).generate_state(1)[0]``.
+
+    Examples
+    --------
+    >>> child_seed(0, 0x5052) == child_seed(0, 0x5052) != child_seed(0, 0x5053)
+    True
+    """
+    if seed is None:
+        raise ValueError("child_seed needs the parent seed actually used, not None "
+                         "(check_seed(None) draws one)")
+    seed = check_seed(seed)
+    if not keys:
+        raise ValueError("child_seed needs at least one key besides the seed")
+    words = [seed]
+    for key in keys:
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(f"child_seed keys must be non-negative integers, got {key!r}")
+        words.append(int(key))
+    return int(np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0])
 
 
 def normals(seed, n_paths, n_draws, first_path=0):

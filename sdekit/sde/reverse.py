@@ -14,15 +14,20 @@ The reversed SDE's parameter vector is ``[forward parameters..., t_end, score pa
 every target of the same score function (any number of score parameters), and the coefficient
 functions are built once per (forward SDE, score) in a process. When the forward SDE and the score
 are both sdekit's own code, the kernels are also cached on disk.
+
+This module builds the reversed coefficients only; :meth:`sdekit.sde.SDE.reverse` wraps them in
+an ``SDE``. It reads the forward SDE's attributes and never imports :mod:`sdekit.sde.model`, so
+the dependency runs one way (model on reverse).
 """
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from ._specialize import specialize
 
-__all__ = ["reverse_sde"]
+__all__ = ["reverse_coefficients"]
 
 # Bound per specialization.
 _fwd_f = _fwd_g = _score = None
@@ -69,10 +74,19 @@ def _compiled_coefficients(sde, score, flow):
     return entry[:3]
 
 
-def reverse_sde(sde, score, t_end, score_params=(), torch_score=None, probability_flow=False):
-    """Build the reverse-time SDE (or probability-flow ODE) of ``sde``; see the module docs."""
-    from .model import SDE
+def reverse_coefficients(sde, score, t_end, score_params=(), torch_score=None,
+                         probability_flow=False):
+    """The coefficients of the reverse-time SDE (or probability-flow ODE) of ``sde``.
 
+    Parameters are those of :meth:`sdekit.sde.SDE.reverse` (see the module docs).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``SDE(...)``: ``drift``, ``diffusion`` (None for the flow),
+        ``dim``, ``params`` (named: forward parameters, ``t_end``, ``score0``, ...),
+        ``torch_drift``, ``torch_diffusion``, ``name`` and ``cacheable``.
+    """
     if not sde.elementwise or sde.noise != "diagonal":
         raise NotImplementedError(
             "reverse() is implemented for elementwise SDEs with diagonal noise "
@@ -89,8 +103,6 @@ def reverse_sde(sde, score, t_end, score_params=(), torch_score=None, probabilit
     cache = False
     if score is not None:
         if not hasattr(score, "py_func"):
-            import numba as nb
-
             score = nb.njit(score)
         drift, diffusion, cache = _compiled_coefficients(sde, score, bool(probability_flow))
     torch_drift = torch_diffusion = None
@@ -108,16 +120,17 @@ def reverse_sde(sde, score, t_end, score_params=(), torch_score=None, probabilit
 
     names = (tuple(sde.param_names) + ("t_end",)
              + tuple(f"score{i}" for i in range(q.size)))
-    return SDE(
-        drift if drift is not None else _unavailable,
-        None if probability_flow else (diffusion if diffusion is not None else _unavailable),
-        dim=sde.dim,
-        params=dict(zip(names, np.concatenate([sde.params, [t_end], q]), strict=True)),
-        torch_drift=torch_drift,
-        torch_diffusion=None if probability_flow else torch_diffusion,
-        name=f"{'ProbabilityFlow' if probability_flow else 'Reverse'}({sde.name})",
-        cacheable=cache,
-    )
+    return {
+        "drift": drift if drift is not None else _unavailable,
+        "diffusion": (None if probability_flow
+                      else (diffusion if diffusion is not None else _unavailable)),
+        "dim": sde.dim,
+        "params": dict(zip(names, np.concatenate([sde.params, [t_end], q]), strict=True)),
+        "torch_drift": torch_drift,
+        "torch_diffusion": None if probability_flow else torch_diffusion,
+        "name": f"{'ProbabilityFlow' if probability_flow else 'Reverse'}({sde.name})",
+        "cacheable": cache,
+    }
 
 
 def _unavailable(t, x, p, out):  # pragma: no cover - only reached by a misuse

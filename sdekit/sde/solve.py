@@ -5,61 +5,20 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import resolve_backend
+from .chunked import run_in_chunks
 from .events import Boundaries
 from .model import SDE
+from .problem import Problem, run_problem
 from .random import check_seed
-from .schemes import Scheme, get_scheme
+from .schemes import get_scheme
 
 __all__ = ["solve", "Solution"]
 
-BACKENDS = ("numba", "cuda", "torch")
-_BACKEND_ALIASES = {"cpu": "numba", "numba": "numba", "cuda": "cuda", "gpu": "cuda",
-                    "torch": "torch"}
-
-
-@dataclass
-class Problem:
-    """A validated integration problem, as the backends receive it."""
-
-    sde: SDE
-    scheme: Scheme
-    boundaries: Boundaries | None
-    x0: np.ndarray  # (1 or n_paths, dim)
-    grid: np.ndarray  # (n_steps + 1,) step times
-    save_at: np.ndarray  # (n_save,) grid indices whose states are kept
-    params: np.ndarray  # (1 or n_paths, n_params)
-    boundary_params: np.ndarray
-    n_paths: int
-    seed: int
-    first_path: int = 0
-    bridge: bool = True
-    options: dict = field(default_factory=dict)
-
-    @property
-    def bounded(self):
-        return self.boundaries is not None
-
-    def chunk(self, start, stop):
-        """The sub-problem of paths start..stop-1; their results equal those of the whole."""
-        def rows(values):
-            return values[start:stop] if values.shape[0] > 1 else values
-
-        return Problem(sde=self.sde, scheme=self.scheme, boundaries=self.boundaries,
-                       x0=np.ascontiguousarray(rows(self.x0)), grid=self.grid,
-                       save_at=self.save_at, params=np.ascontiguousarray(rows(self.params)),
-                       boundary_params=self.boundary_params, n_paths=stop - start,
-                       seed=self.seed, first_path=self.first_path + start, bridge=self.bridge,
-                       options=self.options)
-
-    def kernel_inputs(self):
-        """The Numba kernels' inputs, in their order (before the output arrays)."""
-        return (self.x0, self.grid, np.sqrt(np.diff(self.grid)), self.save_at, self.params,
-                self.boundary_params, np.uint64(self.seed), np.int64(self.first_path),
-                self.bounded, self.bridge)
 
 
 @dataclass
@@ -215,23 +174,7 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
     if not isinstance(n_paths, numbers.Integral) or n_paths < 1:
         raise ValueError(f"n_paths must be a positive integer, got {n_paths!r}")
     scheme = get_scheme(method)
-    if sde.noise not in scheme.noise_kinds:
-        if sde.noise == "none":
-            hint = "use method='heun' for an ODE"
-        elif scheme.name == "heun":
-            hint = "heun integrates ODEs (no diffusion); use 'euler_maruyama' or 'milstein'"
-        else:
-            hint = "use method='euler_maruyama'"
-        raise ValueError(f"method {scheme.name!r} does not support {sde.noise} noise: {hint}")
-    if scheme.name == "milstein":
-        if sde.noise == "scalar" and sde.dim > 1:
-            raise ValueError("milstein supports scalar noise only in one dimension")
-        if sde.diffusion_dx is None:
-            raise ValueError(
-                "milstein needs the derivative of the diffusion: pass diffusion_dx= to SDE(...)"
-            )
-        if not sde.elementwise:
-            raise ValueError("milstein needs elementwise coefficients (see SDE(elementwise=True))")
+    scheme.check(sde)
     grid, save_at = _check_times(times, dt)
     if save == "final":
         save_at = save_at[-1:]
@@ -259,18 +202,6 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
     return Problem(sde=sde, scheme=scheme, boundaries=boundaries, x0=x0, grid=grid,
                    save_at=save_at.astype(np.int64), params=p, boundary_params=q,
                    n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge))
-
-
-def run_problem(problem):
-    """Run a prepared problem on its backend; returns (states, first-passage times, sides)."""
-    name = problem.options["backend"]
-    if name == "numba":
-        from .backends import numba_cpu as impl
-    elif name == "cuda":
-        from .backends import numba_cuda as impl
-    else:
-        from .backends import torch as impl
-    return impl.run(problem)
 
 
 def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
@@ -302,13 +233,16 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     save : {"all", "final"}
         ``"final"`` keeps only the last state, so memory stays O(n_paths) however many steps.
     backend : {"numba", "cuda", "torch"}
-        Where to run: Numba on all CPU cores, one CUDA thread per path, or batched torch tensors.
+        Where to run: Numba on all CPU cores, one CUDA thread per path, or batched torch tensors
+        (``"cpu"`` and ``"gpu"`` are aliases of the first two; see
+        :func:`sdekit.sde.backends.resolve_backend`).
     seed : int, optional
         Fixes every draw: path i's noise depends on (seed, i) only, so results do not depend on
-        thread count or device (torch excepted: see :mod:`sdekit.sde.backends.torch`). When
-        omitted a seed is drawn and recorded in the solution.
-    device : str, optional
-        torch device for ``backend="torch"`` (default: CUDA when available, else CPU).
+        thread count or device (torch excepted: see :mod:`sdekit.sde.backends.torch`). None
+        (the default, as for every function that draws samples) draws a seed from fresh
+        entropy; the seed used is recorded in ``Solution.seed`` either way.
+    device : str or torch.device, optional
+        torch device, for ``backend="torch"`` only (default: CUDA when available, else CPU).
     bridge : bool
         Correct first-passage times for crossings between grid points (default). ``False``
         checks only the grid points and dates a hit at the end of its step, as plain
@@ -327,17 +261,12 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     -------
     Solution
     """
-    backend_name = _BACKEND_ALIASES.get(backend) if isinstance(backend, str) else None
-    if backend_name is None:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    backend_name, device = resolve_backend(backend, device)
     problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
                       boundaries=boundaries, save=save, seed=seed, bridge=bridge)
     problem.options["backend"] = backend_name
-    if backend_name == "torch":
-        problem.options["device"] = device
+    problem.options["device"] = device
     if scheduler is not None or progress:
-        from .chunked import run_in_chunks
-
         states, fpt, hit = run_in_chunks(problem, scheduler=scheduler, progress=progress,
                                          chunk_paths=chunk_paths)
     else:

@@ -110,7 +110,8 @@ class WienerProcess:
             Strictly increasing observation times; X(times[0]) = x0.
         n_paths : int
         seed : int, optional
-            Path i depends on (seed, i) only.
+            Path i depends on (seed, i) only. None draws a seed from fresh entropy; the array
+            returned does not record it, so pass a seed to repeat a draw.
         x0 : float or array_like
             Start: a number, shape (dim,), or (n_paths, dim).
 

@@ -2,12 +2,14 @@
 
 Every function here is a *template*: it calls its collaborators (``_drift``, ``_diffusion``,
 ``_step``, ``_upper``...) by global name, and :func:`build_path_integrator` binds those names to the
-SDE's coefficients, the chosen scheme and the boundaries (see :mod:`sdekit.sde._specialize`). The
+SDE's coefficients, the chosen scheme's own step (:attr:`sdekit.sde.schemes.Scheme.step`) and the
+boundaries (see :mod:`sdekit.sde._specialize`). The
 CPU backend runs the result in a ``prange`` loop over paths, the CUDA backend in one thread per
 path; both hand it the same arguments, so a seed gives the same paths on both.
 
-Draws per step and path from the path's main stream: the scheme's normals (m for Euler–Maruyama,
-d for Milstein, none for Heun), nothing else. With boundaries, and only when a crossing is not
+Draws per step and path from the path's main stream: the scheme's normals
+(:meth:`~sdekit.sde.schemes.Scheme.draws_per_step`: one per Wiener process, none for Heun),
+nothing else. With boundaries, and only when a crossing is not
 negligible, the crossing test's uniform (and, for an absorbed path, the normal and uniform of its
 crossing time) come from a stream keyed by (seed, path, step), so the main stream's draw count
 never depends on the parameters (common random numbers stay common).
@@ -23,17 +25,17 @@ import numpy as np
 from .._specialize import specialize
 from ..events import bridge_crossing_fraction, crossing_negligible
 from ..random import event_state, next_normal, next_uniform, seed_state
-from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._nrt import unmanaged
 
 # Names bound per specialization; defined here only so that linters know them.
-_drift = _diffusion = _diffusion_dx = _scalar = _step = _noise = _upper = _lower = None
+_scalar = _step = _upper = _lower = None
 _bridge_variance = _absorb = _absorb_component = _may_cross = None
 _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of each kernel
 _BOUNDED = True  # False compiles the boundary checks away
 _WATCH_START, _WATCH_STOP = 0, 1  # components that boundaries apply to
 
-__all__ = ["build_path_integrator", "build_absorb", "buffer_shapes"]
+__all__ = ["build_path_integrator", "build_absorb", "buffer_shapes", "combination_key",
+           "absorb_key"]
 
 
 # -- coefficient adapters -----------------------------------------------------------------------
@@ -75,40 +77,11 @@ def _no_bridge_variance(g, h, k):
     return 0.0
 
 
-# -- one step of each scheme: updates x in place and returns the random state -----------------
+# -- the step's Wiener increments, bound into every scheme's step as _draw_increments ------------
 def _draw_increments(dw, sqrt_h, state):
     for j in range(_NOISE_DIM):
         state, z = next_normal(state)
         dw[j] = sqrt_h * z
-    return state
-
-
-def _euler_maruyama_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
-    _drift(t, x, p, f)
-    _diffusion(t, x, p, g)
-    state = _draw_increments(dw, sqrt_h, state)
-    for k in range(_DIM):
-        x[k] = euler_maruyama_update(x[k], f[k], _noise(g, dw, k), h)
-    return state
-
-
-def _milstein_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
-    _drift(t, x, p, f)
-    _diffusion(t, x, p, g)
-    _diffusion_dx(t, x, p, gx)
-    state = _draw_increments(dw, sqrt_h, state)
-    for k in range(_DIM):
-        x[k] = milstein_update(x[k], f[k], g[k], gx[k], dw[k], h)
-    return state
-
-
-def _heun_step(t, h, sqrt_h, x, p, f, g, gx, dw, xt, state):
-    _drift(t, x, p, f)
-    for k in range(_DIM):
-        xt[k] = heun_predictor(x[k], f[k], h)
-    _drift(t + h, xt, p, gx)
-    for k in range(_DIM):
-        x[k] = heun_update(x[k], f[k], gx[k], h)
     return state
 
 
@@ -290,11 +263,6 @@ def _integrate_path(
 
 
 # -- assembling one integrator --------------------------------------------------------------------
-_STEP_TEMPLATES = {
-    "euler_maruyama": _euler_maruyama_step,
-    "milstein": _milstein_step,
-    "heun": _heun_step,
-}
 _NOISE_TEMPLATES = {
     "diagonal": _diagonal_noise,
     "scalar": _scalar_noise,
@@ -310,6 +278,13 @@ def _vector_coefficient(fn, elementwise, dims, cache):
     if not elementwise:
         return fn
     return specialize(_elementwise, {"_scalar": fn, **dims}, cache=cache, inline="always")
+
+
+def combination_key(sde, scheme, boundaries):
+    """What determines a compiled kernel: the functions, shapes and scheme, never the values."""
+    return (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
+            sde.noise_dim, sde.elementwise, scheme.name,
+            None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
 
 
 def build_path_integrator(sde, scheme, boundaries):
@@ -330,7 +305,7 @@ def build_path_integrator(sde, scheme, boundaries):
         "_draw_increments": specialize(_draw_increments, dims, cache=True, inline="always"),
         **dims,
     }
-    step = specialize(_STEP_TEMPLATES[scheme.name], bindings, cache=cache, inline="always")
+    step = specialize(scheme.step, bindings, cache=cache, inline="always")
     return specialize(
         _integrate_path,
         {

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 from .._specialize import specialize
-from ._kernels import buffer_shapes, build_path_integrator
+from ._kernels import buffer_shapes, build_path_integrator, combination_key
 from ._nrt import stack_array
 
 __all__ = ["run"]
@@ -41,13 +41,6 @@ def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, 
 
 
 _compiled = {}
-
-
-def combination_key(sde, scheme, boundaries):
-    """What determines a compiled kernel: the functions, shapes and scheme, never the values."""
-    return (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
-            sde.noise_dim, sde.elementwise, scheme.name,
-            None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
 
 
 def kernel_for(sde, scheme, boundaries):

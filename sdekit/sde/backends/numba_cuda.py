@@ -20,7 +20,13 @@ from numba.core.dispatcher import Dispatcher
 
 from .._specialize import specialize
 from ..random import check_seed, event_state, next_normal, next_uniform, seed_state
-from ._kernels import absorb_key, buffer_shapes, build_absorb, build_path_integrator
+from ._kernels import (
+    absorb_key,
+    buffer_shapes,
+    build_absorb,
+    build_path_integrator,
+    combination_key,
+)
 from ._nrt import unmanaged_identity
 
 __all__ = ["run", "to_cuda", "available", "CudaStreams", "absorb_rows"]
@@ -101,8 +107,6 @@ def _cuda_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded,
 
 def kernel_for(sde, scheme, boundaries):
     """The CUDA kernel for (sde, scheme, boundaries), built once per process."""
-    from .numba_cpu import combination_key
-
     key = combination_key(sde, scheme, boundaries)
     entry = _kernels.get(key)
     if entry is None:

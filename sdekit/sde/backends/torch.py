@@ -2,7 +2,8 @@
 
 Coefficients: elementwise SDEs (all built-ins) run their own functions on tensors; vector-form
 SDEs need ``torch_drift`` / ``torch_diffusion`` (which may be ``torch.nn.Module`` objects). The
-update formulas are those of :mod:`sdekit.sde.schemes`, called on tensors.
+step is the scheme's own batched step (:attr:`sdekit.sde.schemes.Scheme.torch_step`), written
+on the same update formulas as the compiled kernels' step.
 
 Randomness: the noise comes from sdekit's per-path streams (:class:`TorchStreams`: drawn on the GPU
 when the tensors live there and numba-cuda is installed, else on the CPU by Numba and moved to the
@@ -20,10 +21,9 @@ import numpy as np
 
 from .._specialize import specialize
 from ..random import Streams, event_state
-from ..schemes import euler_maruyama_update, heun_predictor, heun_update, milstein_update
 from ._kernels import absorb_key, build_absorb
 
-__all__ = ["run", "TorchStreams"]
+__all__ = ["run", "TorchStreams", "default_device"]
 
 
 def _torch():
@@ -35,6 +35,11 @@ def _torch():
             "pip install torch --index-url https://download.pytorch.org/whl/cpu)"
         ) from exc
     return torch
+
+
+def default_device():
+    """The device torch work goes to when none is given: CUDA when torch sees a GPU, else CPU."""
+    return "cuda" if _torch().cuda.is_available() else "cpu"
 
 
 # bound per specialization: the kernels' own absorption tests and the boundaries
@@ -73,19 +78,31 @@ def _absorb_batch(sde, boundaries):
     return _absorb_batches[key][0]
 
 
-class _Coefficients:
-    """Evaluate an SDE's coefficients on batched tensors."""
+class _Batch:
+    """An SDE's coefficients and noise on a batch of tensors: what a scheme's torch step uses.
 
-    def __init__(self, sde, params, torch, device):
-        self.sde = sde
+    Parameters
+    ----------
+    sde : SDE
+    params : ndarray, shape (1 or n_paths, n_params)
+    noise : _Noise
+        The scheme's normals for each step.
+    alive : ndarray or tensor of bool, shape (n_paths,)
+        Live paths (absorbed ones stop drawing); updated in place by the caller.
+    torch : module
+    device : str or torch.device
+    """
+
+    def __init__(self, sde, params, noise, alive, torch, device):
+        self.sde, self.noise_source, self.alive, self.torch = sde, noise, alive, torch
         p = torch.as_tensor(params, dtype=torch.float64, device=device)
         if sde.elementwise:
             # p[j] must broadcast against x of shape (n, dim): one (rows, 1) column per parameter.
             self.p = p.T.unsqueeze(-1)
-            self.drift = sde.drift.py_func
-            self.diffusion = sde.diffusion.py_func if sde.diffusion is not None else None
-            self.diffusion_dx = (sde.diffusion_dx.py_func if sde.diffusion_dx is not None
-                                 else None)
+            self._drift = sde.drift.py_func
+            self._diffusion = sde.diffusion.py_func if sde.diffusion is not None else None
+            self._diffusion_dx = (sde.diffusion_dx.py_func if sde.diffusion_dx is not None
+                                  else None)
         else:
             if sde.torch_drift is None or (sde.diffusion is not None
                                            and sde.torch_diffusion is None):
@@ -94,24 +111,46 @@ class _Coefficients:
                     "torch_drift= (and torch_diffusion=) batched versions in SDE(...)"
                 )
             self.p = p
-            self.drift = sde.torch_drift
-            self.diffusion = sde.torch_diffusion
-            self.diffusion_dx = None
+            self._drift = sde.torch_drift
+            self._diffusion = sde.torch_diffusion
+            self._diffusion_dx = None
+
+    def drift(self, t, x):
+        """f(t, x), shape (n, dim)."""
+        return self._drift(t, x, self.p)
+
+    def diffusion(self, t, x):
+        """g(t, x), shape (n, dim) (or (n, dim, noise_dim) for general noise)."""
+        return self._diffusion(t, x, self.p)
+
+    def diffusion_dx(self, t, x):
+        """dg/dx of an elementwise diffusion, shape (n, dim)."""
+        return self._diffusion_dx(t, x, self.p)
+
+    def increments(self, h):
+        """The step's Wiener increments sqrt(h) z, shape (n, noise_dim)."""
+        return self.noise_source.next(self.alive) * math.sqrt(h)
+
+    def noise(self, g, dw):
+        """g dW, shape (n, dim), for the SDE's noise kind."""
+        if self.sde.noise == "diagonal":
+            return g * dw
+        if self.sde.noise == "scalar":
+            return g * dw[:, :1]
+        return self.torch.einsum("ndm,nm->nd", g, dw)
 
 
 def run(problem):
     """Integrate all paths of a prepared problem with torch; returns NumPy arrays."""
     torch = _torch()
-    device = problem.options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = problem.options.get("device") or default_device()
     sde, scheme = problem.sde, problem.scheme
-    n, dim, m = problem.n_paths, sde.dim, max(sde.noise_dim, 1)
-    coef = _Coefficients(sde, problem.params, torch, device)
+    n, dim = problem.n_paths, sde.dim
     x = torch.as_tensor(np.broadcast_to(problem.x0, (n, dim)).copy(), dtype=torch.float64,
                         device=device)
     alive = np.ones(n, dtype=np.bool_)
-    per_step = 0 if scheme.name == "heun" else (m if scheme.name == "euler_maruyama" else dim)
     streams = TorchStreams(problem.seed, n, problem.first_path, device=device)
-    noise = _Noise(streams, n, per_step, grid_steps=problem.grid.size - 1,
+    noise = _Noise(streams, n, scheme.draws_per_step(sde), grid_steps=problem.grid.size - 1,
                    blocks=problem.boundaries is None)
     states = np.empty((n, problem.save_at.size, dim))
     fpt = np.full(n, np.nan)
@@ -127,12 +166,13 @@ def run(problem):
     if on_gpu is not None:
         alive = on_gpu.alive  # a device tensor the absorption kernel updates in place
         alive_t = alive.unsqueeze(1)
+    batch = _Batch(sde, problem.params, noise, alive, torch, device)
     with torch.no_grad():
         for step in range(grid.size - 1):
             t = float(grid[step])
             h = float(grid[step + 1] - t)
             x_start = x.cpu().numpy() if boundaries is not None and on_gpu is None else None
-            x_new, g = _step(scheme.name, sde, coef, x, t, h, noise, alive, torch)
+            x_new, g = scheme.torch_step(t, h, x, batch)
             if boundaries is None:
                 x = x_new
             elif on_gpu is not None:
@@ -278,28 +318,6 @@ class _Noise:
             self.used = 0
         self.used += 1
         return self.buffer[:, self.used - 1]
-
-
-def _noise_term(sde, g, dw, torch):
-    if sde.noise == "diagonal":
-        return g * dw
-    if sde.noise == "scalar":
-        return g * dw[:, :1]
-    return torch.einsum("ndm,nm->nd", g, dw)
-
-
-def _step(name, sde, coef, x, t, h, noise, alive, torch):
-    """One step of the named scheme on the whole batch; returns (new x, diffusion used)."""
-    f = coef.drift(t, x, coef.p)
-    if name == "heun":
-        x_pred = heun_predictor.py_func(x, f, h)
-        return heun_update.py_func(x, f, coef.drift(t + h, x_pred, coef.p), h), None
-    g = coef.diffusion(t, x, coef.p)
-    dw = noise.next(alive) * math.sqrt(h)
-    if name == "milstein":
-        gx = coef.diffusion_dx(t, x, coef.p)
-        return milstein_update.py_func(x, f, g, gx, dw, h), g
-    return euler_maruyama_update.py_func(x, f, _noise_term(sde, g, dw, torch), h), g
 
 
 def _absorb_step(problem, step, t, h, x, x_start, g, alive, hit, fpt, torch, device):
