@@ -47,10 +47,10 @@ import numba as nb
 import numpy as np
 
 from ..sde import SDE, solve
-from ..sde._specialize import specialize
 from ..sde.backends import resolve_backend
 from ..sde.backends.torch import TorchStreams
 from ..sde.random import check_seed, next_normal, next_uniform, seed_state
+from ..sde.specialization import specialize
 
 __all__ = ["langevin", "LangevinResult", "effective_sample_size", "METHODS"]
 
@@ -410,24 +410,8 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     backend, device = resolve_backend(backend, device, supported=_BACKENDS, caller="langevin")
-    steps = _check_int("steps", steps, 1)
-    if (not isinstance(step_size, numbers.Real) or isinstance(step_size, bool)
-            or not step_size > 0 or not math.isfinite(step_size)):
-        raise ValueError(f"step_size must be a positive number, got {step_size!r}")
-    h = float(step_size)
-    burn_in = _check_int("burn_in", burn_in, 0)
-    if burn_in >= steps:
-        raise ValueError(f"burn_in={burn_in} must be smaller than steps={steps}")
-    if thin is None:
-        keep_at = np.array([steps], dtype=np.int64)
-    else:
-        thin = _check_int("thin", thin, 1)
-        keep_at = np.arange(burn_in + thin, steps + 1, thin, dtype=np.int64)
-        if keep_at.size == 0:
-            raise ValueError(f"thin={thin} keeps nothing between burn_in={burn_in} and "
-                             f"steps={steps}")
+    steps, h, burn_in, keep_at = _check_chain(steps, step_size, burn_in, thin)
     x, n = _check_x0(x0, n)
-    dim = x.shape[1]
     seed = check_seed(seed)
     has_params = params is not None
     q = (np.ascontiguousarray(np.atleast_1d(np.asarray(params, dtype=np.float64)).ravel())
@@ -439,43 +423,70 @@ def langevin(log_prob=None, *, grad_log_prob=None, x0, n=None, steps, step_size,
     if method == "mala" and log_prob is None:
         raise ValueError("MALA's accept/reject step needs log_prob (the log-density up to a "
                          "constant)")
-
-    if backend == "numba":
-        if grad_log_prob is None:
-            raise ValueError("the numba backend needs grad_log_prob (Numba cannot "
-                             "differentiate log_prob); or use backend='torch' for autograd")
-        grad = _with_params(_numba_function(grad_log_prob, "grad_log_prob"), "grad",
-                            has_params)
-        if method == "ula":
-            samples = _ula(_ula_sde_numba(grad, dim, h, q), x, steps, keep_at, seed, backend,
-                           device)
-            acceptance = None
-        else:
-            logp = _with_params(_numba_function(log_prob, "log_prob"), "logp", has_params)
-            samples = np.empty((n, keep_at.size, dim))
-            accepted = np.empty(n, dtype=np.int64)
-            _mala_numba(grad, logp)(x, h, steps, burn_in, keep_at, q, np.uint64(seed), samples,
-                                    accepted)
-            acceptance = accepted / (steps - burn_in)
-    else:
-        torch = _torch()
-        for name, fn in (("log_prob", log_prob), ("grad_log_prob", grad_log_prob)):
-            if fn is not None and not callable(fn):
-                raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
-        dev = device
-        target = _TorchTarget(log_prob, grad_log_prob,
-                              torch.as_tensor(q, dtype=torch.float64) if has_params else None,
-                              torch)
-        if method == "ula":
-            samples = _ula(_ula_sde_torch(target, dim, h), x, steps, keep_at, seed, backend,
-                           dev)
-            acceptance = None
-        else:
-            xt = torch.as_tensor(x, dtype=torch.float64, device=dev)
-            samples, accepted = _mala_torch(target, xt, h, steps, burn_in, keep_at, seed, dev)
-            acceptance = accepted / (steps - burn_in)
+    run = _run_numba if backend == "numba" else _run_torch
+    samples, accepted = run(method, log_prob, grad_log_prob, x, h, steps, burn_in, keep_at,
+                            q if has_params else None, seed, device)
+    acceptance = None if accepted is None else accepted / (steps - burn_in)
     return LangevinResult(samples=samples, steps=keep_at, acceptance=acceptance, method=method,
                           step_size=h, seed=seed, backend=backend)
+
+
+def _check_chain(steps, step_size, burn_in, thin):
+    """(steps, h, burn_in, keep_at): the chain's length, step and the steps whose states are
+    kept, checked."""
+    steps = _check_int("steps", steps, 1)
+    if (not isinstance(step_size, numbers.Real) or isinstance(step_size, bool)
+            or not step_size > 0 or not math.isfinite(step_size)):
+        raise ValueError(f"step_size must be a positive number, got {step_size!r}")
+    burn_in = _check_int("burn_in", burn_in, 0)
+    if burn_in >= steps:
+        raise ValueError(f"burn_in={burn_in} must be smaller than steps={steps}")
+    if thin is None:
+        keep_at = np.array([steps], dtype=np.int64)
+    else:
+        thin = _check_int("thin", thin, 1)
+        keep_at = np.arange(burn_in + thin, steps + 1, thin, dtype=np.int64)
+        if keep_at.size == 0:
+            raise ValueError(f"thin={thin} keeps nothing between burn_in={burn_in} and "
+                             f"steps={steps}")
+    return steps, float(step_size), burn_in, keep_at
+
+
+def _run_numba(method, log_prob, grad_log_prob, x, h, steps, burn_in, keep_at, q, seed, device):
+    """The chains on the numba backend: (samples, accepted counts or None for ULA).
+
+    ``q`` is the target's parameter vector, or None when the functions take none."""
+    if grad_log_prob is None:
+        raise ValueError("the numba backend needs grad_log_prob (Numba cannot "
+                         "differentiate log_prob); or use backend='torch' for autograd")
+    has_params = q is not None
+    q = q if has_params else np.zeros(1)
+    n, dim = x.shape
+    grad = _with_params(_numba_function(grad_log_prob, "grad_log_prob"), "grad", has_params)
+    if method == "ula":
+        return _ula(_ula_sde_numba(grad, dim, h, q), x, steps, keep_at, seed, "numba",
+                    device), None
+    logp = _with_params(_numba_function(log_prob, "log_prob"), "logp", has_params)
+    samples = np.empty((n, keep_at.size, dim))
+    accepted = np.empty(n, dtype=np.int64)
+    _mala_numba(grad, logp)(x, h, steps, burn_in, keep_at, q, np.uint64(seed), samples,
+                            accepted)
+    return samples, accepted
+
+
+def _run_torch(method, log_prob, grad_log_prob, x, h, steps, burn_in, keep_at, q, seed, device):
+    """The chains on the torch backend: (samples, accepted counts or None for ULA)."""
+    torch = _torch()
+    for name, fn in (("log_prob", log_prob), ("grad_log_prob", grad_log_prob)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    target = _TorchTarget(log_prob, grad_log_prob,
+                          None if q is None else torch.as_tensor(q, dtype=torch.float64), torch)
+    if method == "ula":
+        return _ula(_ula_sde_torch(target, x.shape[1], h), x, steps, keep_at, seed, "torch",
+                    device), None
+    xt = torch.as_tensor(x, dtype=torch.float64, device=device)
+    return _mala_torch(target, xt, h, steps, burn_in, keep_at, seed, device)
 
 
 def _ula(sde, x, steps, keep_at, seed, backend, device):

@@ -20,6 +20,7 @@ unbiased estimate of exactly what the exact trace gives with the same steps.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from dataclasses import dataclass
@@ -194,25 +195,9 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     if score.torch is None:
         raise ValueError(f"{score.name} has no torch form: log_likelihood differentiates the "
                          "score with autograd (give Score(torch=...))")
-    x = np.array(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"x must have shape (n, dim), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x must be finite")
+    x = _check_data(x, score, n_probes, probe)
     n, dim = x.shape
-    if score.dim is not None and score.dim != dim:
-        raise ValueError(f"x has dimension {dim} but the score has dimension {score.dim}")
-    if not isinstance(n_probes, numbers.Integral) or isinstance(n_probes, bool) or n_probes < 1:
-        raise ValueError(f"n_probes must be a positive integer, got {n_probes!r}")
-    if probe not in _PROBES:
-        raise ValueError(f"probe must be one of {_PROBES}, got {probe!r}")
-    sde = sde.with_dim(dim)
-    if t_eps is not None:
-        if (not isinstance(t_eps, numbers.Real) or not 0 < t_eps < sde.t_end
-                or not math.isfinite(t_eps)):
-            raise ValueError(f"t_eps must lie in (0, t_end={sde.t_end}), got {t_eps!r}")
-        if t_eps != sde.t_eps:
-            sde = _with_t_eps(sde, float(t_eps))
+    sde = _with_t_eps(sde.with_dim(dim), t_eps)
     # the samplers' grid runs from t_end down to t_eps; the likelihood ODE runs up
     grid = time_grid(sde, steps, spacing)[::-1].copy()
     seed = check_seed(seed)
@@ -222,12 +207,7 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     z0 = np.zeros((n, aug.dim))
     z0[:, :dim] = x
     if not exact:
-        draws_seed = child_seed(seed, _PROBE_TAG)
-        if probe == "rademacher":
-            eps = np.where(uniforms(draws_seed, n, width) < 0.5, -1.0, 1.0)
-        else:
-            eps = normals(draws_seed, n, width)
-        z0[:, dim:dim + width] = eps
+        z0[:, dim:dim + width] = _probes(probe, child_seed(seed, _PROBE_TAG), n, width)
     sol = solve(aug, z0, grid, method="heun", n_paths=n, save="final", backend="torch",
                 seed=seed, device=device)
     z = sol.final
@@ -240,21 +220,57 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     log_p = prior + delta.mean(1)
     if not return_details:
         return log_p
+    return LikelihoodResult(log_p=log_p, delta=delta, std_error=_std_error(delta, exact),
+                            prior_log_p=prior, x_end=x_end, n_score_evals=2 * int(steps),
+                            seed=seed)
+
+
+def _std_error(delta, exact):
+    """Standard error of the mean over the probes (columns of ``delta``)."""
+    n, k = delta.shape
     if exact:
-        std_error = np.zeros(n)
-    elif k == 1:
-        std_error = np.full(n, np.nan)
-    else:
-        std_error = delta.std(1, ddof=1) / math.sqrt(k)
-    return LikelihoodResult(log_p=log_p, delta=delta, std_error=std_error, prior_log_p=prior,
-                            x_end=x_end, n_score_evals=2 * int(steps), seed=seed)
+        return np.zeros(n)
+    if k == 1:
+        return np.full(n, np.nan)
+    return delta.std(1, ddof=1) / math.sqrt(k)
+
+
+def _check_data(x, score, n_probes, probe):
+    """The data as a float array of shape (n, dim), with the probe options checked."""
+    x = np.array(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have shape (n, dim), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x must be finite")
+    dim = x.shape[1]
+    if score.dim is not None and score.dim != dim:
+        raise ValueError(f"x has dimension {dim} but the score has dimension {score.dim}")
+    if not isinstance(n_probes, numbers.Integral) or isinstance(n_probes, bool) or n_probes < 1:
+        raise ValueError(f"n_probes must be a positive integer, got {n_probes!r}")
+    if probe not in _PROBES:
+        raise ValueError(f"probe must be one of {_PROBES}, got {probe!r}")
+    return x
+
+
+def _probes(probe, seed, n, width):
+    """Hutchinson probes, shape (n, width): random signs or standard normals."""
+    if probe == "rademacher":
+        return np.where(uniforms(seed, n, width) < 0.5, -1.0, 1.0)
+    return normals(seed, n, width)
 
 
 def _with_t_eps(sde, t_eps):
-    import copy
-
+    """``sde`` with the data's time ``t_eps`` (checked), or ``sde`` itself when it is the
+    default."""
+    if t_eps is None:
+        return sde
+    if (not isinstance(t_eps, numbers.Real) or not 0 < t_eps < sde.t_end
+            or not math.isfinite(t_eps)):
+        raise ValueError(f"t_eps must lie in (0, t_end={sde.t_end}), got {t_eps!r}")
+    if t_eps == sde.t_eps:
+        return sde
     other = copy.copy(sde)
-    other.t_eps = t_eps
+    other.t_eps = float(t_eps)
     return other
 
 

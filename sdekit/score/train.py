@@ -291,13 +291,21 @@ class ScoreModel:
             self._build(data.shape[1:], n_classes if labels is not None else None)
         self.label_dropout = float(label_dropout) if labels is not None else 0.0
         y_all = None if labels is None else torch.as_tensor(labels)
+        self._train(torch, x_all, y_all, steps=steps, batch_size=batch_size, lr=lr,
+                    ema_decay=ema_decay, seed=seed, progress=progress)
+        self.seed = seed
+        return self
+
+    def _train(self, torch, x_all, y_all, *, steps, batch_size, lr, ema_decay, seed, progress):
+        """The optimisation loop of :meth:`fit` on standardized data ``x_all`` (float32 tensor,
+        shape (n, *data_shape)) and labels ``y_all`` (int64 tensor of shape (n,) or None)."""
         gen = torch.Generator().manual_seed((seed + 1) % 2**64)
         rng = np.random.default_rng(seed)
         opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
         sde = self.sde
-        per_example = (batch_size,) + (1,) * (data.ndim - 1)
+        per_example = (batch_size,) + (1,) * (x_all.ndim - 1)
         bar = range(steps)
         if progress:
             from tqdm.auto import tqdm
@@ -334,8 +342,6 @@ class ScoreModel:
             self.losses.append(float(loss.detach()))
             if progress:
                 bar.set_postfix(loss=f"{self.losses[-1]:.4f}", refresh=False)
-        self.seed = seed
-        return self
 
     # -- scores and samples ---------------------------------------------------------------------
     def _check_fitted(self):

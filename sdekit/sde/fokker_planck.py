@@ -85,13 +85,13 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from ._specialize import specialize
 from .events import Boundaries
 from .model import SDE
+from .specialization import specialize
 
 __all__ = ["first_passage", "FirstPassage"]
 
-# Names bound per specialization (see _specialize); defined so that linters know them.
+# Names bound per specialization (see specialization); defined so that linters know them.
 _drift = _diffusion = _upper = _lower = None
 _coefficients = None
 
@@ -229,6 +229,50 @@ def _early_step(t, tau, grade, c_tail, quiet_grade):
     return min(grade * t, c_tail * t * t / tau)
 
 
+def _substep_plan(k, t, dt, d_now, s_ref, survival, tau, grade, c_tail, quiet_grade):
+    """(substeps, theta) of output step k, which starts at t with the diffusion rate d_now and
+    the mass ``survival`` still inside; theta = 1 is backward Euler, 1/2 Crank–Nicolson."""
+    theta = 0.5
+    m = 1
+    need = dt * d_now / s_ref
+    if need > 1.0:
+        # A step's error scales with the mass still inside, and second-order errors with
+        # the step squared: as the survival S falls, steps may grow by 1 / sqrt(S).
+        need *= math.sqrt(max(survival, 0.0))
+        m = max(int(math.ceil(need)), 1)
+        if m > _MAX_SUBSTEPS:
+            m = _MAX_SUBSTEPS
+        # Crank–Nicolson flips the sign of modes with rate * step > 2: past that the
+        # slowest mode (rate ~ pi^2 D / 2) needs backward Euler's damping
+        if dt / m * d_now * 5.0 > 1.0:
+            theta = 1.0
+    if k > 0:
+        ds_max = _early_step(t, tau, grade, c_tail, quiet_grade)
+        if ds_max * m < dt:
+            m = int(math.ceil(dt / ds_max))
+    return m, theta
+
+
+def _substep_end(k, j, t, t0, dt, m, theta, t_first, tau, grade, c_tail, quiet_grade):
+    """(end time, theta) of substep j of output step k, which started at t0."""
+    if k == 0:
+        # graded start: substeps grow geometrically from t_first, each a fraction
+        # grade of the elapsed time, the first _N_START of them backward Euler
+        if j == 0:
+            t1 = t_first
+        else:
+            t1 = t0 + _early_step(t0, tau, grade, c_tail, quiet_grade)
+        if t1 > dt - 0.5 * _early_step(t0, tau, grade, c_tail, quiet_grade):
+            t1 = dt
+        th = 1.0 if j < _N_START else theta
+    else:
+        t1 = t + (j + 1) * (dt / m)
+        if j == m - 1:
+            t1 = (k + 1) * dt
+        th = theta
+    return t1, th
+
+
 def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, quiet_grade, delta,
                     mass_floor, point_start, upper, lower, cdf_upper, cdf_lower):
     """March the density over n_steps steps of dt; fill the output arrays (n_steps + 1,).
@@ -265,46 +309,16 @@ def _solve_template(p, q, q_init, n_steps, dt, t_first, tau, grade, c_tail, quie
     done = 0
     for k in range(n_steps):
         t = k * dt
-        theta = 0.5
-        m = 1
-        need = dt * d_now / s_ref
-        if need > 1.0:
-            # A step's error scales with the mass still inside, and second-order errors with
-            # the step squared: as the survival S falls, steps may grow by 1 / sqrt(S).
-            survival = 1.0 - absorbed_up - absorbed_lo
-            need *= math.sqrt(max(survival, 0.0))
-            m = max(int(math.ceil(need)), 1)
-            if m > _MAX_SUBSTEPS:
-                m = _MAX_SUBSTEPS
-            # Crank–Nicolson flips the sign of modes with rate * step > 2: past that the
-            # slowest mode (rate ~ pi^2 D / 2) needs backward Euler's damping
-            if dt / m * d_now * 5.0 > 1.0:
-                theta = 1.0
-        if k > 0:
-            ds_max = _early_step(t, tau, grade, c_tail, quiet_grade)
-            if ds_max * m < dt:
-                m = int(math.ceil(dt / ds_max))
+        m, theta = _substep_plan(k, t, dt, d_now, s_ref, 1.0 - absorbed_up - absorbed_lo, tau,
+                                 grade, c_tail, quiet_grade)
         step_up = 0.0
         step_lo = 0.0
         w = w0
         t0 = t
         j = 0
         while True:
-            if k == 0:
-                # graded start: substeps grow geometrically from t_first, each a fraction
-                # grade of the elapsed time, the first _N_START of them backward Euler
-                if j == 0:
-                    t1 = t_first
-                else:
-                    t1 = t0 + _early_step(t0, tau, grade, c_tail, quiet_grade)
-                if t1 > dt - 0.5 * _early_step(t0, tau, grade, c_tail, quiet_grade):
-                    t1 = dt
-                th = 1.0 if j < _N_START else theta
-            else:
-                t1 = t + (j + 1) * (dt / m)
-                if j == m - 1:
-                    t1 = (k + 1) * dt
-                th = theta
+            t1, th = _substep_end(k, j, t, t0, dt, m, theta, t_first, tau, grade, c_tail,
+                                  quiet_grade)
             w, d_now = _coefficients(t1, p, q, delta, inv_h, P1, M1)
             if not w > _WIDTH_FLOOR * w0:
                 break
@@ -429,10 +443,13 @@ def _kernels(sde, boundaries):
     # error_model="numpy": no zero-division checks in the loops (the divisors are positive)
     step = specialize(_step, {}, cache=True, error_model="numpy")
     early = specialize(_early_step, {"_QUIET": _QUIET}, cache=True)
+    plan = specialize(_substep_plan, {"_MAX_SUBSTEPS": _MAX_SUBSTEPS, "_early_step": early},
+                      cache=True, inline="always")
+    substep_end = specialize(_substep_end, {"_N_START": _N_START, "_early_step": early},
+                             cache=True, inline="always")
     solver = specialize(_solve_template,
                         {"_coefficients": coefficients, "_step": step,
-                         "_N_START": _N_START, "_MAX_SUBSTEPS": _MAX_SUBSTEPS,
-                         "_early_step": early,
+                         "_substep_plan": plan, "_substep_end": substep_end,
                          "_WIDTH_FLOOR": _WIDTH_FLOOR}, cache=cache)
     probe = specialize(_probe_template_fn, {**funcs, "_boundary_state": state}, cache=cache)
     found = (solver, probe)
@@ -617,6 +634,26 @@ def _start_distance(x0, lo, w):
     return max(min(y0, 1.0 - y0), _MIN_DISTANCE), y0
 
 
+def _grid_sizes(n_space, dt, t_max, accuracy, dist, peclet, rate):
+    """(cells, steps, step) from the accuracy rule, unless given: cells shrink with the start's
+    distance to the nearer boundary and with its Péclet number, steps with the slowest rate."""
+    if n_space is None:
+        h = _C_SPACE * math.sqrt(accuracy) * dist / (1.0 + peclet)
+        n_space = int(min(max(math.ceil(1.0 / h), 8), _MAX_SPACE))
+    else:
+        if isinstance(n_space, bool) or not isinstance(n_space, numbers.Integral) or n_space < 4:
+            raise ValueError(f"n_space must be an integer >= 4, got {n_space!r}")
+        n_space = int(n_space)
+    if dt is None:
+        dt = _C_TIME * math.sqrt(accuracy) / rate
+    else:
+        dt = _check_positive("dt", dt)
+    n_steps = max(int(math.ceil(t_max / dt - 1e-9)), 1)
+    if n_steps > _MAX_STEPS:
+        raise ValueError(f"{n_steps} time steps needed (t_max / dt); raise dt or accuracy")
+    return n_space, n_steps, t_max / n_steps
+
+
 def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=None,
                   n_space=None):
     """First-passage-time densities of a 1-D SDE at two absorbing boundaries (Fokker–Planck).
@@ -718,21 +755,7 @@ def first_passage(sde, boundaries, x0, t_max, *, params=None, accuracy=1e-4, dt=
         raise ValueError("the diffusion is zero at the start: no density to follow")
     peclet = a_max * dist / d_start
 
-    if n_space is None:
-        h = _C_SPACE * math.sqrt(accuracy) * dist / (1.0 + peclet)
-        n_space = int(min(max(math.ceil(1.0 / h), 8), _MAX_SPACE))
-    else:
-        if isinstance(n_space, bool) or not isinstance(n_space, numbers.Integral) or n_space < 4:
-            raise ValueError(f"n_space must be an integer >= 4, got {n_space!r}")
-        n_space = int(n_space)
-    if dt is None:
-        dt = _C_TIME * math.sqrt(accuracy) / rate
-    else:
-        dt = _check_positive("dt", dt)
-    n_steps = max(int(math.ceil(t_max / dt - 1e-9)), 1)
-    if n_steps > _MAX_STEPS:
-        raise ValueError(f"{n_steps} time steps needed (t_max / dt); raise dt or accuracy")
-    dt = t_max / n_steps
+    n_space, n_steps, dt = _grid_sizes(n_space, dt, t_max, accuracy, dist, peclet, rate)
 
     q_init, point = _start_cells(x0, lo0, w0, n_space)
     upper, lower, cdf_upper, cdf_lower = np.zeros((4, n_steps + 1))

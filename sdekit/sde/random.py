@@ -19,7 +19,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ._specialize import specialize
+from .specialization import specialize
 
 __all__ = [
     "Streams",

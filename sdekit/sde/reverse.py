@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._specialize import specialize
+from .specialization import specialize
 
 __all__ = ["reverse_coefficients"]
 

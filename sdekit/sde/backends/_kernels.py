@@ -3,7 +3,7 @@
 Every function here is a *template*: it calls its collaborators (``_drift``, ``_diffusion``,
 ``_step``, ``_upper``...) by global name, and :func:`build_path_integrator` binds those names to the
 SDE's coefficients, the chosen scheme's own step (:attr:`sdekit.sde.schemes.Scheme.step`) and the
-boundaries (see :mod:`sdekit.sde._specialize`). The
+boundaries (see :mod:`sdekit.sde.specialization`). The
 CPU backend runs the result in a ``prange`` loop over paths, the CUDA backend in one thread per
 path; both hand it the same arguments, so a seed gives the same paths on both.
 
@@ -22,9 +22,9 @@ import math
 import numba as nb
 import numpy as np
 
-from .._specialize import specialize
 from ..events import bridge_crossing_fraction, crossing_negligible
 from ..random import event_state, next_normal, next_uniform, seed_state
+from ..specialization import specialize
 from ._nrt import unmanaged
 
 # Names bound per specialization; defined here only so that linters know them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._specialize import specialize
+from ..specialization import specialize
 from ._kernels import buffer_shapes, build_path_integrator, combination_key
 from ._nrt import stack_array
 

@@ -18,8 +18,8 @@ import warnings
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 
-from .._specialize import specialize
 from ..random import check_seed, event_state, next_normal, next_uniform, seed_state
+from ..specialization import specialize
 from ._kernels import (
     absorb_key,
     buffer_shapes,

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from .._specialize import specialize
 from ..random import Streams, event_state
+from ..specialization import specialize
 from ._kernels import absorb_key, build_absorb
 
 __all__ = ["run", "TorchStreams", "default_device"]
