@@ -13,6 +13,8 @@ CSV, the header being line 1) and the column, with a way to fix it. Nothing here
 # Constants and Problem are importable from here, as before, without being in __all__.
 from ._canonical import CANONICAL as CANONICAL
 from ._columns import RECOGNISED_SUBJECT_COLUMNS as RECOGNISED_SUBJECT_COLUMNS
+from ._outliers import FAST_RT_FLOOR as FAST_RT_FLOOR
+from ._outliers import describe_rows, exclude_fast, fast_outliers
 from ._problems import DataError, DataWarning, OptionNames
 from ._problems import Problem as Problem
 from ._readers import DEFAULT_MIN_TRIALS as DEFAULT_MIN_TRIALS
@@ -28,4 +30,7 @@ __all__ = [
     "from_dataframe",
     "check_rts_against_t0",
     "describe",
+    "fast_outliers",
+    "exclude_fast",
+    "describe_rows",
 ]
