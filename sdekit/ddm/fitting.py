@@ -29,7 +29,10 @@ import pandas as pd
 from scipy.special import expit
 
 from sdekit._io import atomic_write
+from sdekit.ddm._bounds import at_lower_edge, hold_at_bounds, kkt_holds
+from sdekit.ddm._fast_outliers import fast_outlier_messages
 from sdekit.ddm._params import DDM_PARAMS, PARAM_NAMES
+from sdekit.ddm.data import FAST_RT_FLOOR, describe_rows
 
 __all__ = ["fit", "DDMResults", "FitCollection", "FitWarning", "SIMPLE", "FULL"]
 
@@ -209,6 +212,11 @@ class _Payload:
     cond_cols: list = field(default_factory=list)
     threads: bool = False
     search: str = "local"
+    #: the unit's fast outliers as (row reference, rt) pairs, and the word rows go by
+    fast: tuple = ()
+    row_word: str = "line"
+    #: what was assumed about the data (units, coding, exclusions), from its record
+    assumptions: tuple = ()
 
 
 def _ez(rt, resp):
@@ -939,14 +947,16 @@ def _lm_result(prob, x0):
                           joined=msg == "joined")
 
 
-def _covariance(prob, theta, H, messages):
+def _covariance(prob, theta, H, messages, held=()):
     """Inverse observed information; where it is not positive definite because sz or sv sits at
     0 (the edge of its range), the covariance of the other parameters given that one, with NaN
-    for it."""
+    for it. Slots in ``held`` (a maximum at their bound, where no Wald interval exists) are
+    treated so from the start."""
     cov = np.full((prob.k, prob.k), np.nan)
     if not np.all(np.isfinite(H)):
         return cov
     keep = np.ones(prob.k, bool)
+    keep[list(held)] = False
     for attempt in range(2):
         sub = H[np.ix_(keep, keep)]
         try:
@@ -956,14 +966,16 @@ def _covariance(prob, theta, H, messages):
                 if not keep.all():
                     names = ", ".join(n for n, k in zip(prob.names, keep, strict=True) if not k)
                     messages.append(f"{names} at 0, the edge of its range: its standard error "
-                                    "is NaN, the others' are given it")
+                                    "is NaN, the others' are given it (a profile interval "
+                                    "exists: conf_int(method='profile'), or --intervals "
+                                    "profile on the command line)")
                 return cov
         except np.linalg.LinAlgError:
             pass
-        at_zero = prob.near_zero(theta)
+        at_zero = prob.near_zero(theta) & keep
         if attempt or not at_zero.any():
             break
-        keep = ~at_zero
+        keep &= ~at_zero
     messages.append("observed information not positive definite (a parameter at its bound or "
                     "not identified): standard errors set to NaN")
     return cov
@@ -1258,6 +1270,12 @@ def _fit_unit(pl: _Payload, starts=None):
     gnorm = float(np.max(np.abs(grad_phi))) / prob.n if prob.k else 0.0
     converged = math.isfinite(nll) and (gnorm < 1e-5 if pl.method == "mle" else bool(r.success))
     messages = []
+    held = at_lower_edge(prob, theta) if pl.method == "mle" else []
+    if held and not converged and math.isfinite(nll):
+        theta, nll, grad, H, gnorm, converged = _constrained_maximum(
+            prob, (theta, nll, grad, H, gnorm), held)
+    held = [j for j in held if kkt_holds(prob, grad, [j])] if converged else []
+    messages += fast_outlier_messages(prob, theta, held)
     if not converged:
         why = ("its search ended, but" if r.message == "converged" else f"{r.message};")
         messages.append(f"optimiser stopped without converging ({why} the largest gradient "
@@ -1265,7 +1283,7 @@ def _fit_unit(pl: _Payload, starts=None):
         reach = _window_reach(prob, theta)
         if reach > _WINDOW_NEAR_BOUND:
             messages.append(_window_message(reach))
-    cov = _covariance(prob, theta, H, messages)
+    cov = _covariance(prob, theta, H, messages, held)
     if pl.method == "qmp":
         messages = [m for m in messages if not m.startswith("observed")]
     starts_llf = [-float(q.fun) * prob.n if pl.method == "mle" else -float(q.fun)
@@ -1273,7 +1291,28 @@ def _fit_unit(pl: _Payload, starts=None):
     res = DDMResults(prob, theta, cov, -nll, converged, messages, pl.method, starts_llf,
                      time.perf_counter() - t_start)
     res._max_gradient = gnorm
+    res.at_bound = {prob.names[j]: 0.0 for j in held}
+    res.fast_trials = pd.DataFrame(list(pl.fast), columns=["row", "rt"])
+    res.fast_trials.attrs["row_word"] = pl.row_word
+    res.assumptions = list(pl.assumptions)
     return res
+
+
+def _constrained_maximum(prob, end, held):
+    """The maximum with the ``held`` slots at their lower bound, where it is one.
+
+    A search ending with, say, ``t0`` at 0 and the gradient pushing it further out has reached
+    the edge of the parameter space, not failed: the test for such a maximum is that the other
+    parameters' gradient vanishes there. Returns ``(theta, nll, grad, H, gnorm, converged)``,
+    the search's own end point ``end`` = ``(theta, nll, grad, H, gnorm)`` when holding does not
+    give a maximum at least as high.
+    """
+    theta, nll = end[0], end[1]
+    th_b, nll_b, g_b, H_b, g_free = hold_at_bounds(prob, theta, held)
+    if (nll_b <= nll + 1e-9 * max(1.0, abs(nll)) and kkt_holds(prob, g_b, held)
+            and g_free < 1e-5):
+        return th_b, nll_b, g_b, H_b, g_free, True
+    return (*end, False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1331,6 +1370,13 @@ class DDMResults:
                           else prob.po_fixed)
         self.start_llfs = list(starts_llf)
         self.fit_seconds = float(seconds)
+        #: parameters whose maximum sits at a bound of their range, and that bound
+        self.at_bound = {}
+        #: trials flagged as fast outliers (``row`` as in data errors, ``rt`` in seconds)
+        self.fast_trials = pd.DataFrame(columns=["row", "rt"])
+        self.fast_trials.attrs["row_word"] = "line"
+        #: what was assumed about the data on the way in (units, coding, exclusions)
+        self.assumptions = []
         self._prob = prob
 
     # statsmodels-like statistics
@@ -1476,6 +1522,14 @@ class DDMResults:
             lines.append(f"{n:<{width}}  {self.params[n]:>10.4f}  {self.bse[n]:>9.4f}  "
                          f"[{ci.loc[n, 'lower']:>9.4f}, {ci.loc[n, 'upper']:>9.4f}]")
         lines.append("-" * len(head))
+        if self.at_bound:
+            lines.append("at a bound (a constrained maximum, no Wald interval): " + ", ".join(
+                f"{n} = {b:g}" for n, b in self.at_bound.items()))
+        if len(self.fast_trials):
+            lines.append(f"fast RTs (below {FAST_RT_FLOOR:g} s or far below the bulk): "
+                         + describe_rows(zip(self.fast_trials["row"], self.fast_trials["rt"],
+                                             strict=True), self.fast_trials.attrs["row_word"]))
+        lines += [f"data: {a}" for a in self.assumptions if a.startswith(("excluded", "min_rt"))]
         lines += [f"note: {m}" for m in self.messages]
         return "\n".join(lines)
 
@@ -1571,6 +1625,13 @@ class FitCollection:
         bad = [k for k, c in conv.items() if not c]
         if bad:
             text.append(f"not converged: {', '.join(map(str, bad))}")
+        edge = [f"{k} ({', '.join(r.at_bound)})" for k, r in self.items() if r.at_bound]
+        if edge:
+            text.append(f"at a bound (constrained maxima): {', '.join(edge)}")
+        fast = [f"{k} ({len(r.fast_trials)})" for k, r in self.items() if len(r.fast_trials)]
+        if fast:
+            text.append(f"fast RTs flagged (below {FAST_RT_FLOOR:g} s or far below the bulk; "
+                        f"see each fit's fast_trials): {', '.join(fast)}")
         return "\n".join(text)
 
     def __repr__(self):
@@ -1605,9 +1666,45 @@ def _load(data, cond_cols, min_trials, subject):
     return df
 
 
+def _without_fast(data, min_rt, min_trials):
+    """The data, read and validated, without its trials faster than ``min_rt`` (recorded)."""
+    from sdekit.ddm.data import exclude_fast
+
+    try:
+        min_rt = float(min_rt)
+    except (TypeError, ValueError):
+        raise ValueError(f"min_rt must be a number of seconds, got {min_rt!r}") from None
+    if isinstance(data, pd.DataFrame) and "sdekit" in data.attrs:
+        return exclude_fast(data, min_rt)
+    return exclude_fast(_load(data, None, min_trials, None), min_rt)
+
+
+class _FastByUnit(list):
+    """Each unit's fast outliers as (row, rt) pairs; ``word``: how the rows go by."""
+
+    word = "line"
+
+
+def _fast_by_unit(df, units, spec, by):
+    """Flag each unit's fast outliers, and warn before a fit without contaminants."""
+    from sdekit.ddm._fast_outliers import fast_outlier_warning
+    from sdekit.ddm.data import fast_outliers
+    out = _FastByUnit()
+    for key, sub in units:
+        mine = fast_outliers(sub)
+        out.word = mine.attrs["row_word"]
+        pairs = tuple(zip(mine["row"], mine["rt"].astype(float), strict=True))
+        out.append(pairs)
+        if pairs and spec["p_outlier"] is None:
+            who = "pooled data" if key is None else f"{by} {key}"
+            text = fast_outlier_warning(pairs, out.word, "t0" in spec["free"])
+            warnings.warn(f"{who}: {text}", FitWarning, stacklevel=3)
+    return out
+
+
 def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p_outlier=None,
         method="mle", starts=4, seed=0, progress=True, n_jobs=None, scheduler=None,
-        min_trials=10, search="local"):
+        min_trials=10, search="local", min_rt=None):
     """Fit a drift-diffusion model to response times and choices.
 
     Parameters
@@ -1666,6 +1763,13 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         the full DDM's likelihood can have several maxima along ``sz``, and the default
         (``"local"``) search can stop at a lower one. It costs several times the default fit
         (5 to 10 s for 200 to 500 trials); with ``sz`` fixed it changes nothing.
+    min_rt : float, optional
+        Exclude trials with an RT below this many seconds before fitting (e.g. 0.1 for
+        anticipatory responses); how many and which rows is recorded in the result's
+        ``assumptions``. Without it nothing is excluded: RTs faster than a plausible
+        non-decision time (below 0.1 s, or far below the bulk of a subject's RTs; see
+        :func:`sdekit.ddm.data.fast_outliers`) are reported in a :class:`FitWarning`, in
+        ``fast_trials`` and in the summary, with what they do to ``t0``.
 
     Returns
     -------
@@ -1681,6 +1785,8 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
     """
     if search not in ("local", "global"):
         raise ValueError(f"search must be 'local' or 'global', got {search!r}")
+    if min_rt is not None:
+        data = _without_fast(data, min_rt, min_trials)
     if not isinstance(model, str):
         if search != "local":
             raise ValueError("search='global' applies to the full DDM (sz estimated); "
@@ -1732,6 +1838,7 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         raise ValueError("method='qmp' needs conditions with enough trials for quantiles; use "
                          "depends_on with column names, not formulas")
     units = [(None, df)] if by is None else list(df.groupby(by, sort=True))
+    fast = _fast_by_unit(df, units, spec, by)
     payloads = []
     n_free = len(spec["free"]) + (spec["p_outlier"] == "free")
     for i, (key, sub) in enumerate(units):
@@ -1743,7 +1850,9 @@ def fit(data, model="simple", free=None, fixed=None, depends_on=None, by=None, p
         payloads.append(_Payload(key=key, rt=sub["rt"].to_numpy(float),
                                  response=sub["response"].to_numpy(np.int64), conds=conds,
                                  spec=spec, method=method, starts=starts,
-                                 seed=(int(seed), i), cond_cols=cond_cols, search=search))
+                                 seed=(int(seed), i), cond_cols=cond_cols, search=search,
+                                 fast=fast[i], row_word=fast.word, assumptions=tuple(
+                                     df.attrs.get("sdekit", {}).get("assumptions", ()))))
     results = _run(payloads, progress=progress, n_jobs=n_jobs, scheduler=scheduler)
     for r in results:
         if not r.converged or r.messages:
