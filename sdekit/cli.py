@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from ._args import positive_float as _positive_float
@@ -226,7 +227,6 @@ def _read_trials(args, path):
     Problems come back phrased with this command's flags; what was assumed (units, response
     coding, a subject column recognised by its name) is printed before the fit.
     """
-    import warnings
 
     from .ddm.data import DataWarning, describe, read_csv
 
@@ -303,7 +303,7 @@ def _fit(args):
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
                   method=args.method, starts=args.starts, seed=args.seed,
                   progress=not args.no_progress, n_jobs=args.jobs, scheduler=args.scheduler,
-                  search=args.search,
+                  search=args.search, min_rt=args.min_rt,
                   **({} if args.min_trials is None else {"min_trials": args.min_trials}))
     except (DataError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -365,6 +365,11 @@ def _add_fit_command(commands):
                       help="fit each level separately, e.g. subj_idx (default: pool all trials)")
     fitp.add_argument("--p-outlier", type=_p_outlier, default=None, metavar="P|free",
                       help="uniform contaminant mixture: a fixed probability or 'free'")
+    fitp.add_argument("--min-rt", type=_positive_float, default=None, metavar="SECONDS",
+                      help="exclude trials with an RT below this many seconds before fitting, "
+                           "e.g. 0.1 for anticipatory responses (the rows excluded are "
+                           "listed in the output); by default nothing is excluded and fast "
+                           "RTs are flagged")
     fitp.add_argument("--method", choices=["mle", "qmp"], default="mle",
                       help="maximum likelihood (default) or quantile maximum probability")
     fitp.add_argument("--starts", type=_positive_int, default=4,
@@ -542,6 +547,13 @@ def _version():
     return __version__
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as a user of the command line reads them: the category and the text, no
+    source location."""
+    print(f"sdekit: {category.__name__}: {message}", file=sys.stderr if file is None else file,
+          flush=True)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -550,7 +562,9 @@ def main(argv=None):
         parser.print_help()
         return 0 if args.command is None else 2
     try:
-        run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            run(args)
     except UsageError as exc:
         print(f"sdekit: error: {exc}", file=sys.stderr)
         return 2
