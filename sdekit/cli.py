@@ -451,6 +451,20 @@ def build_parser():
         description="Simulate processes and write them to CSV or Parquet.",
     )
     kinds = simulate.add_subparsers(dest="kind", metavar="KIND")
+    _add_wiener_command(kinds)
+    _add_sde_command(kinds)
+    _add_ddm_command(kinds)
+
+    _add_fit_command(commands)
+
+    from .score.cli import add_cli as add_sample_command
+
+    add_sample_command(commands)
+    return parser
+
+
+def _add_wiener_command(kinds):
+    """The 'sdekit simulate wiener' command and its options."""
     wiener = kinds.add_parser(
         "wiener",
         help="Wiener process dx = sqrt(D) dW (exact increments)",
@@ -478,6 +492,9 @@ def build_parser():
                         help="output .csv or .parquet file (default: print a preview)")
     wiener.set_defaults(run=_simulate_wiener)
 
+
+def _add_sde_command(kinds):
+    """The 'sdekit simulate sde' command and its options."""
     sde = kinds.add_parser(
         "sde",
         help="a built-in SDE (bm, ou, gbm) by Euler-Maruyama or Milstein",
@@ -504,6 +521,9 @@ def build_parser():
                      help="output .csv or .parquet file (default: print a preview)")
     sde.set_defaults(run=_simulate_sde)
 
+
+def _add_ddm_command(kinds):
+    """The 'sdekit simulate ddm' command and its options."""
     ddm = kinds.add_parser(
         "ddm",
         help="drift-diffusion trials (rt, response) in the format 'sdekit fit' reads",
@@ -532,13 +552,6 @@ def build_parser():
     ddm.add_argument("-o", "--output", default=None,
                      help="output .csv or .parquet file (default: print a preview)")
     ddm.set_defaults(run=_simulate_ddm)
-
-    _add_fit_command(commands)
-
-    from .score.cli import add_cli as add_sample_command
-
-    add_sample_command(commands)
-    return parser
 
 
 def _version():

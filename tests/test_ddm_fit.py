@@ -162,7 +162,7 @@ def test_formula_recovers_covariate_effects_on_a_and_t0():
 
 
 def test_formula_gradients_match_finite_differences():
-    from sdekit.ddm import fitting as fitmod
+    from sdekit.ddm.likelihood import LikelihoodProblem
 
     parts = []
     for i, x in enumerate((-1.0, 0.0, 1.0)):
@@ -174,7 +174,7 @@ def test_formula_gradients_match_finite_differences():
         warnings.simplefilter("ignore")  # 180 trials for 13 parameters: only the gradient counts
         res = fit(data, model="full", fixed={"sz": 0.1}, depends_on=deps, progress=False)
     prob = res._prob
-    assert isinstance(prob, fitmod._Problem)
+    assert isinstance(prob, LikelihoodProblem)
     theta = res.params.to_numpy().copy()
     theta[[n.endswith(":x") for n in res.params.index]] += 0.05  # away from the optimum
     _, grad = prob.nll_grad_theta(theta)
@@ -242,10 +242,10 @@ def test_qmp_recovers():
 
 
 def test_by_subject_parallel_and_tidy(tmp_path, monkeypatch):
-    from sdekit.ddm import fitting as fitmod
+    from sdekit.ddm import runner
 
-    monkeypatch.setattr(fitmod, "_POOL_MIN_SECONDS", 0.0)  # use the worker processes
-    monkeypatch.setattr(fitmod, "_CHUNKS_PER_WORKER", 1)  # several subjects per task
+    monkeypatch.setattr(runner, "POOL_MIN_SECONDS", 0.0)  # use the worker processes
+    monkeypatch.setattr(runner, "CHUNKS_PER_WORKER", 1)  # several subjects per task
     data = pd.concat([simulate(300, seed=20 + s).assign(subj_idx=s) for s in range(7)],
                      ignore_index=True)
     serial = fit(data, by="subj_idx", n_jobs=1, progress=False)
@@ -277,14 +277,13 @@ def test_dask_local_scheduler_same_estimates():
 
 
 def test_nonconvergence_is_flagged_and_named(monkeypatch):
-    from sdekit.ddm import fitting as fitmod
+    from sdekit.ddm import optimizers
 
-    def stuck(self, phi, maxiter=300):
-        return phi, self.objective(phi)[0] * self.n, False, "forced stop", 1
+    def stuck(prob, phi, maxiter=300):
+        return phi, prob.objective(phi)[0] * prob.n, False, "forced stop", 1
 
-    monkeypatch.setattr(fitmod._Problem, "levenberg_marquardt", stuck)
-    monkeypatch.setattr(fitmod._Problem, "newton_polish",
-                        lambda self, t, f, g, H: (t, f, g, H))
+    monkeypatch.setattr(optimizers, "levenberg_marquardt", stuck)
+    monkeypatch.setattr(optimizers, "newton_polish", lambda prob, t, f, g, H: (t, f, g, H))
     data = simulate(300, seed=8).assign(subj_idx=7)
     with pytest.warns(FitWarning, match="subj_idx 7: optimiser stopped"):
         res = fit(data, by="subj_idx", starts=1, progress=False)
@@ -296,14 +295,13 @@ def test_nonconvergence_with_a_window_near_a_boundary_says_why(monkeypatch, sz, 
     # A start-point window nearly touching a boundary gives the decision time a 1/sqrt(t) peak
     # at 0, where full-DDM fits stall (docs/fitting.md, The global maximum): the message says
     # so, and only then.
-    from sdekit.ddm import fitting as fitmod
+    from sdekit.ddm import optimizers
 
-    def stuck(self, phi, maxiter=300):
-        return phi, self.objective(phi)[0] * self.n, False, "forced stop", 1
+    def stuck(prob, phi, maxiter=300):
+        return phi, prob.objective(phi)[0] * prob.n, False, "forced stop", 1
 
-    monkeypatch.setattr(fitmod._Problem, "levenberg_marquardt", stuck)
-    monkeypatch.setattr(fitmod._Problem, "newton_polish",
-                        lambda self, t, f, g, H: (t, f, g, H))
+    monkeypatch.setattr(optimizers, "levenberg_marquardt", stuck)
+    monkeypatch.setattr(optimizers, "newton_polish", lambda prob, t, f, g, H: (t, f, g, H))
     res = fit(simulate(200, seed=8), free=["v", "a", "t0"], fixed={"z": 0.5, "sz": sz},
               starts=1, progress=False)
     assert not res.converged

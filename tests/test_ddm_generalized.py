@@ -130,9 +130,9 @@ def test_fit_recovers_a_collapsing_bound_model(collapsing_data):
 def test_indefinite_curvature_at_the_end_is_named_not_an_infinite_gain(monkeypatch):
     # Where the Hessian at the end is not negative definite the Newton step's gain is undefined;
     # the message says what that means instead of "would still gain inf nats".
-    from sdekit.ddm import fit_model
+    from sdekit.ddm import model_search
 
-    monkeypatch.setattr(fit_model, "_newton_decrement", lambda g, H: (math.inf, None))
+    monkeypatch.setattr(model_search, "newton_decrement", lambda g, H: (math.inf, None))
     model = DecisionModel()
     data = model.simulate(300, dict(v=1.0, a=1.5, z=0.5, t0=0.3), seed=4)
     with pytest.warns(FitWarning, match="does not curve down in every direction"):

@@ -23,15 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sdekit.ddm.fitting import (
-    DDMResults,
-    FitCollection,
-    FitWarning,
-    _ez,
-    _Profile,
-    check_columns,
-    check_p_outlier,
-)
+from sdekit.ddm import model_search, runner
+from sdekit.ddm.fit_spec import check_columns, check_p_outlier
+from sdekit.ddm.intervals import Profile
+from sdekit.ddm.likelihood import ez_estimates
+from sdekit.ddm.model_search import PHI_BOX
+from sdekit.ddm.results import DDMResults, FitCollection
 
 __all__ = ["fit_model", "ModelResults", "is_decision_model", "profile_refusal"]
 
@@ -39,7 +36,6 @@ __all__ = ["fit_model", "ModelResults", "is_decision_model", "profile_refusal"]
 #: so that the optimiser sees a steep, smooth penalty rather than -inf.
 _LOG_FLOOR = math.log(1e-300)
 _GRAD_STEP = 1e-5
-_PHI_BOX = 20.0
 
 
 @dataclass
@@ -183,7 +179,7 @@ class _ModelProblem:
                 phi[j] = math.log(max(hi - x, 1e-9))
             else:
                 phi[j] = x
-        return np.clip(phi, -_PHI_BOX, _PHI_BOX)
+        return np.clip(phi, -PHI_BOX, PHI_BOX)
 
     # -- parameters per cell ------------------------------------------------------------------
     def cell_values(self, theta, c):
@@ -204,7 +200,7 @@ class _ModelProblem:
 
     # -- likelihood ---------------------------------------------------------------------------
     def start_theta(self):
-        v, a, t0 = _ez(self.rt, self.resp)
+        v, a, t0 = ez_estimates(self.rt, self.resp)
         guess = {"v": v, "a": a, "t0": t0}
         theta = np.empty(self.k)
         for j, d in enumerate(self.decl):
@@ -433,131 +429,6 @@ class _ModelProblem:
         return list(zip(self.cell_labels, self.cell_index, strict=True))
 
 
-def _simplex(prob, x0, box, sizes=(0.5, 0.25, 0.1, 0.05, 0.02)):
-    """Nelder–Mead restarted from its own result with shrinking initial simplices.
-
-    A simulated likelihood is rugged on fine scales (a simulated trial whose boundary-crossing
-    test changes outcome moves the estimate by a small jump) and its maximum often lies on a
-    ridge (bound against non-decision time). A simplex that starts small stalls on the first
-    ridge it meets; one that starts wide (``sizes`` in the unconstrained coordinates) sees the
-    trend over the ripples, and each smaller restart refines it.
-    """
-    from scipy.optimize import minimize
-
-    def objective(phi):
-        return prob.nll(phi) / prob.n
-
-    best = None
-    for size in sizes:
-        start = x0 if best is None else best.x
-        simplex = np.vstack([start] + [start + size * e for e in np.eye(prob.k)])
-        r = minimize(objective, start, method="Nelder-Mead", bounds=box,
-                     options={"xatol": 1e-3, "fatol": 1e-6, "maxfev": 200 * prob.k,
-                              "initial_simplex": np.clip(simplex, -_PHI_BOX, _PHI_BOX),
-                              "adaptive": prob.k > 4})
-        if best is None or r.fun < best.fun:
-            best = r
-    return best
-
-
-def _newton_decrement(g, H):
-    """Predicted gain (nats) of a Newton step, ``g' H^-1 g / 2``, and the step; ``inf`` where
-    the Hessian is not positive definite."""
-    try:
-        step = -np.linalg.solve(H, g)
-    except np.linalg.LinAlgError:
-        return math.inf, None
-    gain = -0.5 * float(g @ step)
-    if not (np.all(np.isfinite(step)) and gain >= 0):
-        return math.inf, None
-    return gain, step
-
-
-def _against_closed_bound(prob, theta, g, step):
-    """Parameters at a constrained optimum on a closed bound of their domain: the likelihood
-    rises towards the bound (``g`` is the gradient of the negative log-likelihood) and either
-    the Newton step ``step`` leaves the domain through it or the parameter lies within e^-10 of
-    it in the search coordinates (where the finite-difference Hessian, whose stencil crosses the
-    bound, is no guide)."""
-    out = np.zeros(prob.k, bool)
-    phi = prob.to_phi(theta)
-    for j, d in enumerate(prob.decl):
-        target = None if step is None else theta[j] + step[j]
-        hi = prob.upper_nat[j]
-        if math.isfinite(d.low) and not d.low_open and g[j] > 0:
-            out[j] = phi[j] <= -10.0 or (target is not None and target < d.low)
-        if (math.isfinite(hi) and hi == d.high and not d.high_open and g[j] < 0):
-            near = phi[j] <= -10.0 if prob.kind[j] == "exp_high" else phi[j] >= 10.0
-            out[j] = near or (target is not None and target > hi)
-    return out
-
-
-def _refine(prob, r, box, target, coarse):
-    """From the coarse search's optimum to the fine grid's: Newton steps on the finite-difference
-    quadratic (which the standard errors need anyway), or, when the optimum moved further than a
-    Newton step should reach, L-BFGS-B again on the fine grid.
-
-    Converged means a Newton step would gain less than 1e-3 nats.
-    """
-    from scipy.optimize import minimize
-
-    theta = prob.to_natural(r.x)
-    if coarse is not None and coarse != target:
-        prob.prepare_grid(theta, target)
-    f0, g, H = prob.local_quadratic(theta)
-    gain, step = _newton_decrement(g, H)
-    polished = False
-    for _ in range(3):
-        if gain < 1e-3:
-            break
-        candidate = None if step is None else theta + step
-        if (gain < 1.0 and candidate is not None and all(
-                d.low < x < hi for d, x, hi in zip(prob.decl, candidate, prob.upper_nat,
-                                                    strict=True))):
-            f1 = prob.nll_theta(candidate)
-            if f1 < f0:
-                theta = candidate
-                f0, g, H = prob.local_quadratic(theta)
-                gain, step = _newton_decrement(g, H)
-                continue
-        if polished:
-            break
-        # far from the quadratic neighbourhood (or an indefinite Hessian): search again
-        r = minimize(prob.nll_grad, prob.to_phi(theta), jac=True, method="L-BFGS-B",
-                     bounds=box, options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-7})
-        polished = True
-        theta = prob.to_natural(r.x)
-        f0, g, H = prob.local_quadratic(theta)
-        gain, step = _newton_decrement(g, H)
-    # a parameter pinned at the edge of its box, or resting against a closed bound of its
-    # domain that the Newton step would cross (0 for a collapse rate the data do not show), has
-    # no interior optimum: judge the others
-    pinned = np.abs(np.abs(prob.to_phi(theta)) - _PHI_BOX) < 1e-6
-    pinned |= _against_closed_bound(prob, theta, g, step)
-    if np.any(pinned) and not np.all(pinned):
-        keep = ~pinned
-        gain, _ = _newton_decrement(g[keep], H[np.ix_(keep, keep)])
-    converged = math.isfinite(f0) and gain < 1e-3
-    if converged:
-        messages = []
-    elif math.isfinite(gain):
-        messages = [f"optimiser stopped without converging ({r.message}; a Newton step would "
-                    f"still gain {gain:.2g} nats)"]
-    else:
-        messages = [f"optimiser stopped without converging ({r.message}; the log-likelihood "
-                    "does not curve down in every direction there: not a maximum, or a "
-                    "parameter the data do not identify; fix one of a trading pair or simplify "
-                    "the model)"]
-    if np.any(pinned) and not np.all(pinned):
-        names = ", ".join(n for n, p in zip(prob.names, pinned, strict=True) if p)
-        messages.append(f"{names}: at the bound of the parameter's domain (the data prefer a "
-                        "value beyond it); its standard error is NaN and the others' are "
-                        "conditional on it")
-    else:
-        pinned = np.zeros(prob.k, bool)
-    return theta, f0, H, converged, messages, pinned
-
-
 def _fit_model_unit(pl):
     """Fit one unit (one subject, or the pooled data); runs in worker processes too."""
     from scipy.optimize import minimize
@@ -575,16 +446,16 @@ def _fit_model_unit(pl):
     coarse = None if target is None else max(10 * target, 1e-3)
     prob.prepare_grid(theta0, coarse)
     phi0 = prob.to_phi(theta0)
-    box = [(-_PHI_BOX, _PHI_BOX)] * prob.k
+    box = [(-PHI_BOX, PHI_BOX)] * prob.k
     runs = []
     # A simulated likelihood is smooth only above the scale of its Monte Carlo jumps, where
     # quasi-Newton line searches stall; the simplex search needs no gradient.
     simulated = getattr(prob.model, "optimizer", "lbfgs") == "nelder-mead"
     for s in range(max(1, pl.starts)):
-        x0 = phi0 if s == 0 else np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), -_PHI_BOX,
-                                         _PHI_BOX)
+        x0 = phi0 if s == 0 else np.clip(phi0 + rng.normal(0.0, 0.4, prob.k), -PHI_BOX,
+                                         PHI_BOX)
         if simulated:
-            r = _simplex(prob, x0, box)
+            r = model_search.simplex(prob, x0, box)
         else:
             # loose tolerances: the Newton steps of the refinement finish the job
             r = minimize(prob.nll_grad_forward, x0, jac=True, method="L-BFGS-B", bounds=box,
@@ -609,8 +480,8 @@ def _fit_model_unit(pl):
                             "and the others' are conditional on them; fix one of them or raise "
                             "n_sim")
     else:
-        theta, nll, H, converged, messages, unidentified = _refine(prob, r, box, target,
-                                                                   coarse)
+        theta, nll, H, converged, messages, unidentified = model_search.refine(
+            prob, r, box, target, coarse)
     cov = np.full((prob.k, prob.k), np.nan)
     keep = ~unidentified
     if keep.any() and np.all(np.isfinite(H)):
@@ -741,24 +612,20 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
               starts=2, seed=0, progress=True, n_jobs=None, scheduler=None, min_trials=10,
               accuracy=None):
     """Fit a :class:`DecisionModel` or :class:`SimulationModel`; see :func:`sdekit.ddm.fit`."""
-    import warnings
-
-    from sdekit.ddm import fitting as ddm_fit
-
     starts = int(starts)
     if starts < 1:
         raise ValueError(f"starts must be >= 1, got {starts}")
     if isinstance(data, pd.DataFrame):
         columns = list(data.columns)
     else:
-        data = ddm_fit._load(data, None, min_trials, None)
+        data = runner.load_data(data, None, min_trials, None)
         columns = list(data.columns)
     spec = _spec(model, free, fixed, depends_on, p_outlier, columns)
     factor_cols = sorted({c for cols in spec["deps"].values() for c in cols})
     if by is not None and by not in columns:
         raise ValueError(f"by={by!r} is not a column of the data (columns: "
                          f"{', '.join(map(str, columns))})")
-    df = ddm_fit._load(data, factor_cols, min_trials, None)
+    df = runner.load_data(data, factor_cols, min_trials, None)
     for c in model.conditions:
         values = pd.to_numeric(df[c], errors="coerce")
         if values.isna().any():
@@ -782,12 +649,10 @@ def fit_model(data, model, free=None, fixed=None, depends_on=None, by=None, p_ou
             key=key, rt=sub["rt"].to_numpy(float), response=sub["response"].to_numpy(np.int64),
             conds={c: sub[c].to_numpy() for c in cond_cols}, model=model, spec=spec,
             starts=starts, seed=(int(seed), i), accuracy=accuracy))
-    results = ddm_fit._run(payloads, progress=progress, n_jobs=n_jobs, scheduler=scheduler,
-                           worker=_fit_model_unit)
-    for r in results:
-        who = "pooled data" if r.key is None else f"{by} {r.key}"
-        for m in r.messages:
-            warnings.warn(f"{who}: {m}", FitWarning, stacklevel=3)
+    results = runner.run_tasks(payloads, progress=progress, n_jobs=n_jobs, scheduler=scheduler,
+                               worker=_fit_model_unit)
+    # the warnings point at the line that called sdekit.ddm.fit
+    runner.warn_messages(results, by, stacklevel=5)
     if by is None:
         return results[0]
     return FitCollection([(r.key, r) for r in results], by)
@@ -802,7 +667,7 @@ def profile_refusal(model):
     return None
 
 
-class _ModelProfile(_Profile):
+class _ModelProfile(Profile):
     """Profile likelihood of one parameter of a Fokker-Planck decision-model fit: refits with the
     parameter fixed, exactly as ``fit(..., fixed={name: value})`` would, each started from the
     solution at the nearest value already profiled. One level of a parameter that depends on
