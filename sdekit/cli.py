@@ -8,6 +8,7 @@ leaves a partial file behind.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -581,6 +582,11 @@ def main(argv=None):
     except UsageError as exc:
         print(f"sdekit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output left (``sdekit simulate ... | head``): not an error of
+        # ours. Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -113,3 +113,17 @@ def test_help_lists_the_column_options(capsys):
     for flag in ("--rt COLUMN", "--response COLUMN", "--subject COLUMN", "--correct COLUMN",
                  "--stimulus COLUMN", "--rt-unit", "--one-subject", "participant_id"):
         assert flag in text
+
+
+def test_a_reader_that_leaves_early_is_not_an_error():
+    # `sdekit simulate ... | head`: the pipe closes while sdekit still writes.
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "import sys; from sdekit.cli import main; sys.exit(main())",
+           "simulate", "ddm", "--v", "1", "--a", "1.5", "-n", "20"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader leaves before sdekit writes (it is still importing)
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
