@@ -607,3 +607,24 @@ def test_global_search_finds_the_wide_window_maximum_of_the_full_ddm():
     assert wide.params["sz"] > 0.75
     with pytest.raises(ValueError, match="search must be"):
         fit(data, search="everywhere", progress=False)
+
+
+def test_results_render_as_html_with_the_summary_numbers():
+    import re as _re
+
+    data = pd.concat([simulate(200, seed=90 + s).assign(subj_idx=s) for s in (1, 2)],
+                     ignore_index=True)
+    fits = fit(data, by="subj_idx", n_jobs=1, progress=False)
+    one = fits[1]
+    html = one._repr_html_()
+    assert html.startswith("<div>") and "<table" in html
+    numbers = lambda text: _re.findall(r"-?\d+\.\d{4}", text)  # noqa: E731
+    # every 4-decimal figure of the text summary appears in the HTML, in the same order
+    assert numbers(one.summary()) == numbers(html)
+    table = fits._repr_html_()
+    for key in (1, 2):
+        assert f"{fits[key].params['v']:.3f} ({fits[key].bse['v']:.3f})" in table
+    assert "subj_idx" in table
+    # text from the data is escaped, not interpreted
+    fits[2].messages.append("<script>")
+    assert "<script>" not in fits[2]._repr_html_() and "&lt;script&gt;" in fits[2]._repr_html_()

@@ -227,34 +227,54 @@ class DDMResults:
     def summary(self, alpha=0.05, method="wald"):
         """A readable text table of the estimates and fit statistics (intervals by ``method``,
         as in :meth:`conf_int`)."""
+        heading, table, notes = self._report(alpha, method)
+        lvl = table.columns[2]
+        width = max([9] + [len(n) for n in table.index])
+        head = f"{'parameter':<{width}}  {'estimate':>10}  {'std err':>9}  {lvl:>23}"
+        rows = [f"{n:<{width}}  {est:>10.4f}  {se:>9.4f}  [{lo:>9.4f}, {hi:>9.4f}]"
+                for n, (est, se, _ci, lo, hi) in table.iterrows()]
+        rule = "-" * len(head)
+        return "\n".join(heading + [rule, head, rule] + rows + [rule] + notes)
+
+    def _repr_html_(self):
+        """The :meth:`summary` as HTML, for Jupyter: the same numbers, in a table."""
+        heading, table, notes = self._report(0.05, "wald")
+        shown = pd.DataFrame({
+            "estimate": table["estimate"].map(lambda x: f"{x:.4f}"),
+            "std err": table["std err"].map(lambda x: f"{x:.4f}"),
+            table.columns[2]: [f"[{lo:.4f}, {hi:.4f}]" for lo, hi in
+                               zip(table["lower"], table["upper"], strict=True)]},
+            index=table.index)
+        shown.index.name = "parameter"
+        return _html_report(heading, shown, notes)
+
+    def _report(self, alpha, method):
+        """(heading lines, table of estimate / std err / interval, note lines): what
+        :meth:`summary` and :meth:`_repr_html_` show."""
         who = "" if self.key is None else f"  subject: {self.key}"
         how = ("maximum likelihood" if self.method == "mle"
                else "quantile maximum probability")
-        lines = [f"DDM fit ({self.model} model, {how}){who}",
-                 f"trials: {self.nobs}   free parameters: {self.k_params}   converged: "
-                 f"{'yes' if self.converged else 'NO'}",
-                 f"log-likelihood: {self.llf:.4f}   AIC: {self.aic:.3f}   BIC: {self.bic:.3f}"]
+        heading = [f"DDM fit ({self.model} model, {how}){who}",
+                   f"trials: {self.nobs}   free parameters: {self.k_params}   converged: "
+                   f"{'yes' if self.converged else 'NO'}",
+                   f"log-likelihood: {self.llf:.4f}   AIC: {self.aic:.3f}   BIC: {self.bic:.3f}"]
         if self.fixed:
-            lines.append("fixed: " + ", ".join(f"{k}={v:g}" for k, v in self.fixed.items()))
+            heading.append("fixed: " + ", ".join(f"{k}={v:g}" for k, v in self.fixed.items()))
         ci = self.conf_int(alpha, method=method)
-        lvl = f"{100 * (1 - alpha):g}%" + (" profile" if method == "profile" else "")
-        width = max([9] + [len(n) for n in self.params.index])
-        head = f"{'parameter':<{width}}  {'estimate':>10}  {'std err':>9}  {lvl + ' CI':>23}"
-        lines += ["-" * len(head), head, "-" * len(head)]
-        for n in self.params.index:
-            lines.append(f"{n:<{width}}  {self.params[n]:>10.4f}  {self.bse[n]:>9.4f}  "
-                         f"[{ci.loc[n, 'lower']:>9.4f}, {ci.loc[n, 'upper']:>9.4f}]")
-        lines.append("-" * len(head))
+        lvl = f"{100 * (1 - alpha):g}%" + (" profile" if method == "profile" else "") + " CI"
+        table = pd.DataFrame({"estimate": self.params, "std err": self.bse, lvl: np.nan,
+                              "lower": ci["lower"], "upper": ci["upper"]})
+        notes = []
         if self.at_bound:
-            lines.append("at a bound (a constrained maximum, no Wald interval): " + ", ".join(
+            notes.append("at a bound (a constrained maximum, no Wald interval): " + ", ".join(
                 f"{n} = {b:g}" for n, b in self.at_bound.items()))
         if len(self.fast_trials):
-            lines.append(f"fast RTs (below {FAST_RT_FLOOR:g} s or far below the bulk): "
+            notes.append(f"fast RTs (below {FAST_RT_FLOOR:g} s or far below the bulk): "
                          + describe_rows(zip(self.fast_trials["row"], self.fast_trials["rt"],
                                              strict=True), self.fast_trials.attrs["row_word"]))
-        lines += [f"data: {a}" for a in self.assumptions if a.startswith(("excluded", "min_rt"))]
-        lines += [f"note: {m}" for m in self.messages]
-        return "\n".join(lines)
+        notes += [f"data: {a}" for a in self.assumptions if a.startswith(("excluded", "min_rt"))]
+        notes += [f"note: {m}" for m in self.messages]
+        return heading, table, notes
 
     def __repr__(self):
         body = ", ".join(f"{k}={v:.3g}" for k, v in self.params.items())
@@ -335,6 +355,15 @@ class FitCollection:
 
     def summary(self, alpha=0.05):
         """Estimates (standard errors) per subject as a text table."""
+        heading, cells, notes = self._report()
+        return "\n".join(heading + [cells.to_string()] + notes)
+
+    def _repr_html_(self):
+        """The :meth:`summary` as HTML, for Jupyter: the same numbers, in a table."""
+        return _html_report(*self._report())
+
+    def _report(self):
+        """(heading lines, table of estimate (std err) per subject, note lines)."""
         est, se = self.params, self.bse
         cells = est.map(lambda x: f"{x:.3f}") + " (" + se.map(
             lambda x: f"{x:.3f}" if np.isfinite(x) else "-") + ")"
@@ -342,20 +371,20 @@ class FitCollection:
         cells["converged"] = conv.map({True: "yes", False: "NO"}).reindex(cells.index).values
         cells["llf"] = [f"{self.results[k].llf:.2f}" for k in cells.index]
         r0 = next(iter(self.results.values()))
-        head = (f"DDM fits ({r0.model} model) of {len(self)} {self.by} groups, "
-                f"{sum(r.nobs for r in self.values())} trials; estimate (std err)")
-        text = [head, cells.to_string()]
+        heading = [f"DDM fits ({r0.model} model) of {len(self)} {self.by} groups, "
+                   f"{sum(r.nobs for r in self.values())} trials; estimate (std err)"]
+        notes = []
         bad = [k for k, c in conv.items() if not c]
         if bad:
-            text.append(f"not converged: {', '.join(map(str, bad))}")
+            notes.append(f"not converged: {', '.join(map(str, bad))}")
         edge = [f"{k} ({', '.join(r.at_bound)})" for k, r in self.items() if r.at_bound]
         if edge:
-            text.append(f"at a bound (constrained maxima): {', '.join(edge)}")
+            notes.append(f"at a bound (constrained maxima): {', '.join(edge)}")
         fast = [f"{k} ({len(r.fast_trials)})" for k, r in self.items() if len(r.fast_trials)]
         if fast:
-            text.append(f"fast RTs flagged (below {FAST_RT_FLOOR:g} s or far below the bulk; "
-                        f"see each fit's fast_trials): {', '.join(fast)}")
-        return "\n".join(text)
+            notes.append(f"fast RTs flagged (below {FAST_RT_FLOOR:g} s or far below the bulk; "
+                         f"see each fit's fast_trials): {', '.join(fast)}")
+        return heading, cells, notes
 
     def __repr__(self):
         return f"<FitCollection of {len(self)} fits by {self.by!r}>"
@@ -365,6 +394,15 @@ class FitCollection:
         from sdekit.ddm.plots import plot_collection
 
         return plot_collection(self, path, kind=kind)
+
+
+def _html_report(heading, table, notes):
+    """Heading lines, a table and notes as one HTML fragment (text escaped)."""
+    from html import escape
+
+    head = "".join(f"<div>{escape(line)}</div>" for line in heading)
+    tail = "".join(f"<div>{escape(line)}</div>" for line in notes)
+    return f"<div>{head}{table.to_html(escape=True)}{tail}</div>"
 
 
 def write_atomic(frame, path):
