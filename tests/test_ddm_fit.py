@@ -628,3 +628,22 @@ def test_results_render_as_html_with_the_summary_numbers():
     # text from the data is escaped, not interpreted
     fits[2].messages.append("<script>")
     assert "<script>" not in fits[2]._repr_html_() and "&lt;script&gt;" in fits[2]._repr_html_()
+
+
+@pytest.mark.parametrize("name, seed", [("sv", 3), ("st", 0)])
+def test_a_variability_at_zero_is_a_maximum_at_a_bound(name, seed):
+    # Data without that variability: about half of such data sets put its maximum at 0, the
+    # edge of the parameter space. That is a maximum (the others' gradient vanishes and the
+    # likelihood falls into the range), reported as one, not as a failure to converge.
+    rt, resp = sample_ddm(300, v=1.0, a=1.5, z=0.5, t0=0.3, seed=seed)
+    other = {"sv": "st", "st": "sv"}[name]
+    with pytest.warns(FitWarning, match=f"{name} at 0, the edge of its range"):
+        res = fit(pd.DataFrame({"rt": rt, "response": resp}), model="full",
+                  free=["v", "a", "z", "t0", name], fixed={"sz": 0.0, other: 0.0},
+                  progress=False)
+    assert res.converged and res.at_bound == {name: 0.0}
+    assert res.params[name] == 0.0 and np.isnan(res.bse[name])
+    assert np.all(np.isfinite(res.bse.drop(name)))
+    assert f"at a bound (a constrained maximum, no Wald interval): {name} = 0" in res.summary()
+    lo, hi = res.conf_int(method="profile", cols=[name]).loc[name]
+    assert lo == 0.0 and 0.0 < hi < 1.0

@@ -236,9 +236,12 @@ def _finish(prob, pl, r):
     gnorm = float(np.max(np.abs(grad_phi))) / prob.n if prob.k else 0.0
     converged = math.isfinite(nll) and (gnorm < 1e-5 if pl.method == "mle" else bool(r.success))
     held = at_lower_edge(prob, theta) if pl.method == "mle" else []
-    if held and not converged and math.isfinite(nll):
-        theta, nll, grad, H, gnorm, converged = constrained_maximum(
+    if held and math.isfinite(nll):
+        # Also for a converged search: its end lies within the tolerance of the bound (sv of
+        # 3e-5, say), and the maximum it approximates lies on it.
+        theta, nll, grad, H, gnorm, at_edge = constrained_maximum(
             prob, (theta, nll, grad, H, gnorm), held)
+        converged = converged or at_edge
     held = [j for j in held if kkt_holds(prob, grad, [j])] if converged else []
     messages = list(fast_outlier_messages(prob, theta, held))
     if not converged:
