@@ -59,11 +59,13 @@ from .sdes import DiffusionSDE, OTPathSDE, alpha_sigma, alpha_sigma_rates
 from .targets import Velocity, as_score
 
 __all__ = ["sample", "SampleResult", "time_grid", "n_score_evals", "Streams", "METHODS",
-           "SCORE_METHODS", "FLOW_METHODS"]
+           "FLOW_METHODS"]
 
-SCORE_METHODS = ("reverse_sde", "probability_flow", "pc", "ddpm", "ddim", "dpm_solver")
+# score methods, and (apart, so that code looping over METHODS with a score keeps working) the
+# methods that integrate a velocity
+METHODS = ("reverse_sde", "probability_flow", "pc", "ddpm", "ddim", "dpm_solver")
 FLOW_METHODS = ("flow_euler", "flow_heun")
-METHODS = SCORE_METHODS + FLOW_METHODS
+_ALL = METHODS + FLOW_METHODS
 _ALIASES = {
     "euler_maruyama": "reverse_sde", "sde": "reverse_sde", "em": "reverse_sde",
     "heun": "probability_flow", "ode": "probability_flow", "pf_ode": "probability_flow",
@@ -117,9 +119,9 @@ def n_score_evals(method, steps, corrector_steps=1, denoise=False):
         return 2 * steps + extra
     if method == "pc":
         return steps * (1 + corrector_steps) + extra
-    if method in METHODS:
+    if method in _ALL:
         return steps + extra
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_ALL)}")
 
 
 # -- the engine methods ----------------------------------------------------------------------------
@@ -419,13 +421,13 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
                         f"got {type(sde).__name__}")
     score = as_score(score)
     name = _ALIASES.get(method, method)
-    if name not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if name not in _ALL:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_ALL)}")
     flow = name in FLOW_METHODS
     if flow and not isinstance(score, Velocity):
         raise ValueError(f"method {name!r} integrates a velocity field, but {score.name} is a "
                          f"score: pass a Velocity (GaussianMixture.velocity(sde), a flow model's "
-                         f"velocity()) or use a score method ({', '.join(SCORE_METHODS)})")
+                         f"velocity()) or use a score method ({', '.join(METHODS)})")
     if not flow and isinstance(score, Velocity):
         raise ValueError(f"{score.name} is a velocity field, which method {name!r} cannot use: "
                          f"choose {' or '.join(FLOW_METHODS)}")
