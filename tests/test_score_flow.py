@@ -175,6 +175,25 @@ def test_a_seed_fixes_the_samples_on_every_backend(method):
     np.testing.assert_allclose(d, a, rtol=1e-9, atol=1e-11)
 
 
+_CUDASIM_SCRIPT = r"""
+import numpy as np
+from sdekit.score import GaussianMixture, OTPathSDE, sample
+sde = OTPathSDE()
+covs = [[[1.0, 0.6], [0.6, 0.8]], [[0.5, 0.1], [0.1, 0.3]]]
+target = GaussianMixture([[0.8, -0.5], [-1.0, 1.0]], covs)
+for method in ("flow_euler", "flow_heun"):
+    kw = dict(method=method, steps=6, seed=4)
+    a = sample(sde, target.velocity(sde), 8, backend="numba", **kw)
+    c = sample(sde, target.velocity(sde), 8, backend="cuda", **kw)
+    assert np.allclose(a, c, rtol=1e-10, atol=1e-12), (method, np.abs(a - c).max())
+print("ok")
+"""
+
+
+def test_cuda_simulator_gives_the_same_samples(cuda_simulator):
+    cuda_simulator(_CUDASIM_SCRIPT)
+
+
 def test_details_and_denoise():
     sde = OTPathSDE()
     result = sample(sde, FULL.velocity(sde), 100, method="flow_heun", steps=8, seed=1,
@@ -199,6 +218,8 @@ def test_samplers_refuse_the_wrong_field():
         sample(VPSDE(), FULL.velocity(VPSDE()), 10, method="ddim", steps=5)
     with pytest.raises(ValueError, match="OT path's drift"):
         sample(sde, FULL.score(sde), 10, method="probability_flow", steps=5)
+    with pytest.raises(ValueError, match="spacing='logsnr' needs alpha"):
+        sample(sde, FULL.velocity(sde), 10, method="flow_heun", steps=5, spacing="logsnr")
     # the exact velocity of a VP path is its probability-flow drift: flow samplers take it
     vp = VPSDE()
     np.testing.assert_allclose(

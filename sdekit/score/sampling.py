@@ -451,6 +451,9 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         raise TypeError(f"denoise must be True or False, got {denoise!r}")
     if not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
         raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
+    if spacing == "logsnr" and isinstance(sde, OTPathSDE):
+        raise ValueError("spacing='logsnr' needs alpha(t_end) > 0, but the OT path is pure "
+                         "noise at t = 1 (log-SNR -inf): use spacing='time' or 'quadratic'")
     grid = time_grid(sde, steps, spacing or ("logsnr" if name == "dpm_solver" else "time"))
     seed = check_seed(seed)
     dim = score.dim or (np.shape(x_init)[1] if x_init is not None else sde.dim)
