@@ -383,3 +383,12 @@ def test_cli_bad_flow_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_flow_matching_trains_the_unet_on_images():
+    pytest.importorskip("torch")
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 1, 8, 8))
+    model = ScoreModel(path="ot", channels=8, channel_mult=(1, 2)).fit(
+        images, steps=3, batch_size=8, progress=False)
+    assert model.network == "unet" and model.flow
+    assert model.sample(3, method="flow_euler", steps=2, seed=0).shape == (3, 1, 8, 8)
