@@ -392,3 +392,22 @@ def test_flow_matching_trains_the_unet_on_images():
         images, steps=3, batch_size=8, progress=False)
     assert model.network == "unet" and model.flow
     assert model.sample(3, method="flow_euler", steps=2, seed=0).shape == (3, 1, 8, 8)
+
+
+def test_log_likelihood_of_a_velocity():
+    pytest.importorskip("torch")
+    from sdekit.score import log_likelihood
+
+    sde = OTPathSDE()
+    x = FULL.sample(200, seed=3)
+    exact = FULL.perturbed(sde, sde.t_eps).logpdf(x)
+    errors = [np.abs(log_likelihood(sde, FULL.velocity(sde), x, steps=k, exact_trace=True)
+                     - exact).mean() for k in (25, 50)]
+    # Heun: second order, and the OT path's prior is the law at t = 1 exactly (no floor)
+    assert errors[1] < 1e-3 and 3.5 < errors[0] / errors[1] < 4.5, errors
+    vp = VPSDE()
+    np.testing.assert_allclose(
+        log_likelihood(vp, FULL.velocity(vp), x[:20], steps=10, exact_trace=True),
+        log_likelihood(vp, FULL.score(vp), x[:20], steps=10, exact_trace=True), rtol=1e-12)
+    with pytest.raises(ValueError, match="give the path's velocity"):
+        log_likelihood(sde, FULL.score(sde), x, steps=5)
