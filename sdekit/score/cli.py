@@ -25,7 +25,7 @@ _TRAIN_STEPS = {"toy": 3000, "digits": 1000}
 def add_cli(subparsers):
     """Add the ``sample`` subcommand to an ``argparse`` subparsers object; returns its parser."""
     from .datasets import IMAGE_DATASETS, TOY_DATASETS
-    from .sampling import METHODS
+    from .sampling import FLOW_METHODS, METHODS
 
     p = subparsers.add_parser(
         "sample",
@@ -35,7 +35,10 @@ def add_cli(subparsers):
             "2-D toy data set (--toy) or on scikit-learn's 8x8 digits (--dataset digits: a "
             "class-conditional U-Net), or load a model saved earlier (--model). Samples go to "
             "CSV or NPY; --plot adds a scatter plot (2-D data) or an image grid (images). "
+            "--flow trains by flow matching (rectified flow) instead of score matching and "
+            "samples with the flow ODE. "
             "Examples: sdekit sample --toy two_moons --out moons.csv --plot moons.png; "
+            "sdekit sample --toy ring --flow --method flow_euler --steps 10 --out ring.csv; "
             "sdekit sample --dataset digits --label 3 --guidance 2 --n 64 --out threes.npy "
             "--plot threes.png"
         ),
@@ -50,11 +53,16 @@ def add_cli(subparsers):
                    help="where to write the samples (.csv with columns x0, x1, ... or .npy; "
                         "images are flattened in CSV and keep their shape (n, C, H, W) in NPY)")
     p.add_argument("--n", type=_positive_int, default=1000, help="number of samples (1000)")
-    p.add_argument("--method", choices=METHODS, default="probability_flow",
-                   help="sampler (probability_flow)")
+    p.add_argument("--flow", action="store_true",
+                   help="train by flow matching on the optimal-transport path (rectified "
+                        "flow): the network learns a velocity, sampled by flow_euler or "
+                        "flow_heun (a saved model keeps the objective it was trained with)")
+    p.add_argument("--method", choices=METHODS + FLOW_METHODS, default=None,
+                   help="sampler (probability_flow for a score model, flow_heun for a flow "
+                        "model); the flow_ methods need a flow model, the others a score model")
     p.add_argument("--steps", type=_positive_int, default=100,
-                   help="sampler steps (100); score evaluations are 2x this for "
-                        "probability_flow")
+                   help="sampler steps (100); network evaluations are 2x this for "
+                        "probability_flow and flow_heun")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling (0)")
     p.add_argument("--label", type=_non_negative_int, metavar="CLASS",
                    help="class to draw, for a class-conditional model (default: cycle through "
@@ -140,10 +148,29 @@ def _plot(path, x, labels, args, plt):
     plt.close(fig)
 
 
+def _check_method(args, flow, what):
+    """Resolve ``--method`` for a score model (``flow`` False) or a flow model, or fail."""
+    from .sampling import FLOW_METHODS
+
+    if args.method is None:
+        args.method = "flow_heun" if flow else "probability_flow"
+    if flow and args.method not in FLOW_METHODS:
+        _fail(f"--method {args.method} needs a score, but {what} is a flow-matching model: use "
+              f"--method {' or '.join(FLOW_METHODS)}")
+    if not flow and args.method in FLOW_METHODS:
+        _fail(f"--method {args.method} integrates a velocity, but {what} is a score model: "
+              f"add --flow to train a flow-matching model, or choose a score method")
+
+
 def run(args):
     """Carry out ``sdekit sample`` for parsed ``args``."""
     import numpy as np
 
+    if args.model and args.flow:
+        _fail("--flow chooses how a new model is trained; a saved model (--model) keeps its own "
+              "objective")
+    if not args.model:
+        _check_method(args, args.flow, "--flow" if args.flow else "the model trained here")
     out = _check_output(args.out, _SAMPLE_SUFFIXES, "output file")
     plot = _check_output(args.plot, (".png",), "plot file") if args.plot else None
     save = _check_output(args.save_model, (".pt",), "model file") if args.save_model else None
@@ -171,6 +198,7 @@ def run(args):
             model = ScoreModel.load(args.model)
         except (ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
+        _check_method(args, model.flow, args.model)
         labels = _labels(args, model)
     elif args.dataset:
         if args.label is not None and args.label > 9:
@@ -179,15 +207,16 @@ def run(args):
             images, classes = digits()
         except ImportError as exc:
             _fail(str(exc))
-        model = ScoreModel(channels=24).fit(
+        model = ScoreModel(path="ot" if args.flow else "diffusion", channels=24).fit(
             images, labels=classes, label_dropout=0.1, batch_size=128,
             steps=args.train_steps or _TRAIN_STEPS["digits"], seed=args.seed,
             progress=not args.quiet)
         labels = _labels(args, model)
     else:
         data = make_toy(args.toy, args.train_size, seed=args.seed)
-        model = ScoreModel().fit(data, steps=args.train_steps or _TRAIN_STEPS["toy"],
-                                 seed=args.seed, progress=not args.quiet)
+        model = ScoreModel(path="ot" if args.flow else "diffusion").fit(
+            data, steps=args.train_steps or _TRAIN_STEPS["toy"], seed=args.seed,
+            progress=not args.quiet)
         labels = None
     if save is not None and not args.model:
         atomic_write(save, model.save)

@@ -16,6 +16,10 @@ dimension) or Hutchinson's estimate eps^T (dv/dx) eps with random probes eps of 
 covariance (Hutchinson 1989; FFJORD, Grathwohl et al. 2019). Each sample keeps its probes for
 the whole path, and the path x(t) does not depend on them, so averaging over probes gives an
 unbiased estimate of exactly what the exact trace gives with the same steps.
+
+A :class:`~sdekit.score.Velocity` (a flow-matching model's, or a mixture's exact one) is v
+itself, so the same ODE gives the likelihood of flow models: on the OT path
+(:class:`~sdekit.score.OTPathSDE`) the prior at t = 1 is the law of X_1 exactly.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ import numpy as np
 from ..sde import SDE, solve
 from ..sde.random import check_seed, child_seed, normals, uniforms
 from .sampling import time_grid
-from .sdes import DiffusionSDE
-from .targets import as_score
+from .sdes import DiffusionSDE, OTPathSDE
+from .targets import Velocity, as_score
 
 __all__ = ["log_likelihood", "bits_per_dim", "LikelihoodResult"]
 
@@ -90,12 +94,15 @@ def _augmented_sde(sde, score, dim, n_probes, exact, torch):
     vectors, generated here, and the state is (x, l).
     """
     f_py, g_py = sde.drift.py_func, sde.diffusion.py_func
+    flow = isinstance(score, Velocity)
     q_score = torch.as_tensor(score.params[None, :], dtype=torch.float64)
     k = dim if exact else n_probes
     width = 0 if exact else k * dim
     cache = {}
 
     def velocity(t, x):
+        if flow:
+            return score.torch(t, x, q_score.to(x.device))
         p = cache.get(("p", x.device))
         if p is None:  # one (1, 1) column per parameter, to broadcast against x
             p = cache[("p", x.device)] = torch.as_tensor(
@@ -140,9 +147,11 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     ----------
     sde : DiffusionSDE
         The forward SDE the score belongs to (its dimension follows ``x``).
-    score : Score
+    score : Score or Velocity
         The score s(t, x) with a torch form (``Score(torch=...)``, ``GaussianMixture.score``,
-        ``ScoreModel.score()``): autograd differentiates it.
+        ``ScoreModel.score()``): autograd differentiates it. Or a velocity v(t, x) with a torch
+        form (``GaussianMixture.velocity``, a flow model's ``ScoreModel.velocity()``), which is
+        the ODE's drift itself.
     x : array_like, shape (n, dim)
         Data (units of the score's input).
     steps : int
@@ -195,6 +204,9 @@ def log_likelihood(sde, score, x, *, steps, n_probes=1, exact_trace=False, probe
     if score.torch is None:
         raise ValueError(f"{score.name} has no torch form: log_likelihood differentiates the "
                          "score with autograd (give Score(torch=...))")
+    if isinstance(sde, OTPathSDE) and not isinstance(score, Velocity):
+        raise ValueError("on the OT path the probability flow of a score has an infinite drift "
+                         "at t = 1: give the path's velocity (a Velocity)")
     x = _check_data(x, score, n_probes, probe)
     n, dim = x.shape
     sde = _with_t_eps(sde.with_dim(dim), t_eps)

@@ -15,7 +15,18 @@ ddim               deterministic (eta = 0) DDIM step x_s = alpha_s      1
                    x0_hat + sigma_s eps_hat; eta > 0 adds noise
 dpm_solver         DPM-Solver++(2M): second-order multistep exponential 1
                    integrator in log-SNR on the data prediction
+flow_euler         Euler on the flow ODE dx/dt = v(t, x) of a velocity  1
+                   field, run by the engine (``solve(method=
+                   "euler_maruyama")`` with zero diffusion)
+flow_heun          Heun (trapezoidal) on the flow ODE, run by the       2
+                   engine (``solve(method="heun")``)
 ================== ==================================================== ====================
+
+The first six take a score (:class:`~sdekit.score.Score`); the two ``flow_`` methods take a
+velocity (:class:`~sdekit.score.Velocity`: a flow-matching model's, or a Gaussian mixture's
+exact one) and refuse a score, as the others refuse a velocity. The engine has no plain Euler
+scheme for ODEs, so ``flow_euler`` runs Euler–Maruyama with a diffusion of zero, which is Euler
+exactly (its normal draws are multiplied by zero).
 
 All methods integrate from ``sde.t_end`` down to ``sde.t_eps`` over the same grid of forward
 times (:func:`time_grid`), start from the prior (or ``x_init``) and return the states at t_eps,
@@ -39,21 +50,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..sde import solve
+from ..sde import SDE, solve
 from ..sde.backends import resolve_backend
 from ..sde.backends.torch import TorchStreams
 from ..sde.random import Streams, check_seed, child_seed
-from .sdes import DiffusionSDE
-from .targets import as_score
+from ..sde.specialization import specialize
+from .sdes import DiffusionSDE, OTPathSDE, alpha_sigma, alpha_sigma_rates
+from .targets import Velocity, as_score
 
-__all__ = ["sample", "SampleResult", "time_grid", "n_score_evals", "Streams", "METHODS"]
+__all__ = ["sample", "SampleResult", "time_grid", "n_score_evals", "Streams", "METHODS",
+           "FLOW_METHODS"]
 
+# score methods, and (apart, so that code looping over METHODS with a score keeps working) the
+# methods that integrate a velocity
 METHODS = ("reverse_sde", "probability_flow", "pc", "ddpm", "ddim", "dpm_solver")
+FLOW_METHODS = ("flow_euler", "flow_heun")
+_ALL = METHODS + FLOW_METHODS
 _ALIASES = {
     "euler_maruyama": "reverse_sde", "sde": "reverse_sde", "em": "reverse_sde",
     "heun": "probability_flow", "ode": "probability_flow", "pf_ode": "probability_flow",
     "predictor_corrector": "pc", "ancestral": "ddpm", "dpm_solver++": "dpm_solver",
     "dpm_solver_2m": "dpm_solver", "dpmpp_2m": "dpm_solver",
+    "flow": "flow_heun", "rectified_flow": "flow_heun",
 }
 _SPACINGS = ("time", "logsnr", "quadratic")
 _NOISE_TAG = 0x4E4F
@@ -97,13 +115,13 @@ def n_score_evals(method, steps, corrector_steps=1, denoise=False):
     """Number of score evaluations per sample that ``sample`` spends."""
     method = _ALIASES.get(method, method)
     extra = 1 if denoise else 0
-    if method == "probability_flow":
+    if method in ("probability_flow", "flow_heun"):
         return 2 * steps + extra
     if method == "pc":
         return steps * (1 + corrector_steps) + extra
-    if method in METHODS:
+    if method in _ALL:
         return steps + extra
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_ALL)}")
 
 
 # -- the engine methods ----------------------------------------------------------------------------
@@ -122,6 +140,79 @@ def _engine(sde, score, x, grid, *, flow, seed, backend, device):
     times = sde.t_end - grid  # the reverse clock s = t_end - t
     sol = solve(rev, x, times, method="heun" if flow else "euler_maruyama", n_paths=x.shape[0],
                 save="final", backend=backend, seed=seed, device=device)
+    return sol.final
+
+
+# -- the flow ODE of a velocity field, on the engine ----------------------------------------------
+# Bound per specialization.
+_velocity = None
+_DIM = 1
+
+
+def _flow_drift(s, x, p, out):
+    # reverse clock s = t_end - t, so dY/ds = -v(t_end - s, Y); p = [t_end, velocity params...]
+    _velocity(p[0] - s, x, p[1:], out)
+    for k in range(_DIM):
+        out[k] = -out[k]
+
+
+def _zero_diffusion(s, x, p, out):
+    for k in range(_DIM):
+        out[k] = 0.0
+
+
+_flow_built = {}
+
+
+def _flow_coefficients(velocity, dim):
+    """Compiled (drift, zero diffusion) of the flow ODE of ``velocity`` (built once per process;
+    cached on disk when the velocity is sdekit's own)."""
+    key = (id(velocity), dim)
+    entry = _flow_built.get(key)
+    if entry is None:
+        module = getattr(getattr(velocity, "py_func", velocity), "__module__", None) or ""
+        cache = module.startswith("sdekit.")
+        drift = specialize(_flow_drift, {"_velocity": velocity, "_DIM": dim}, cache=cache)
+        diffusion = specialize(_zero_diffusion, {"_DIM": dim}, cache=cache)
+        # the velocity stays referenced, so its id in the key stays unique
+        entry = _flow_built[key] = (drift, diffusion, cache, velocity)
+    return entry[:3]
+
+
+def _flow_sde(sde, velocity, euler):
+    """The flow ODE dY/ds = -v(t_end - s, Y) as an engine SDE (zero diffusion for Euler)."""
+    dim = sde.dim
+    drift = diffusion = None
+    cache = False
+    if velocity.numba is not None:
+        drift, diffusion, cache = _flow_coefficients(velocity.numba, dim)
+    torch_drift = torch_diffusion = None
+    if velocity.torch is not None:
+        torch_velocity = velocity.torch
+
+        def torch_drift(s, x, p):
+            return -torch_velocity(float(p[0, 0]) - s, x, p[:, 1:])
+
+        def torch_diffusion(s, x, p):
+            return x * 0.0
+
+    if drift is None:
+        drift = diffusion = _torch_only
+    names = ("t_end",) + tuple(f"velocity{i}" for i in range(velocity.params.size))
+    params = dict(zip(names, np.concatenate([[sde.t_end], velocity.params]), strict=True))
+    return SDE(drift, diffusion if euler else None, dim=dim, params=params,
+               torch_drift=torch_drift, torch_diffusion=torch_diffusion if euler else None,
+               name=f"Flow({velocity.name})", cacheable=cache)
+
+
+def _torch_only(s, x, p, out):  # pragma: no cover - sample() refuses this before solving
+    raise RuntimeError("this velocity has only a torch form: use backend='torch'")
+
+
+def _flow_engine(sde, velocity, x, grid, *, euler, seed, backend, device):
+    flow = _flow_sde(sde, velocity, euler)
+    sol = solve(flow, x, sde.t_end - grid, method="euler_maruyama" if euler else "heun",
+                n_paths=x.shape[0], save="final", backend=backend, seed=seed, device=device)
     return sol.final
 
 
@@ -270,14 +361,18 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
     ----------
     sde : DiffusionSDE
         The forward SDE the score belongs to (its dimension follows the score's).
-    score : Score or callable
+    score : Score, Velocity or callable
         The score s(t, x): a :class:`~sdekit.score.Score` (e.g. ``GaussianMixture.score(sde)`` or
-        a trained model's), or a Numba function ``score(t, x, q, out)``.
+        a trained model's), or a Numba function ``score(t, x, q, out)``. For the flow methods,
+        a :class:`~sdekit.score.Velocity` v(t, x) instead (``GaussianMixture.velocity(sde)`` or
+        a flow-matching model's ``velocity()``).
     n : int
         Number of samples.
     method : str
         One of ``reverse_sde``, ``probability_flow``, ``pc``, ``ddpm``, ``ddim``, ``dpm_solver``
-        (see the module docs; ``euler_maruyama`` and ``heun`` are accepted aliases).
+        (score methods) or ``flow_euler``, ``flow_heun`` (velocity methods); see the module
+        docs (``euler_maruyama`` and ``heun`` are accepted aliases, ``flow`` is
+        ``flow_heun``).
     steps : int
         Number of steps (no default: the cost is yours to choose). Score evaluations per sample:
         :func:`n_score_evals`.
@@ -310,6 +405,8 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         samplers and diffusers' pipelines end: it removes the noise of standard deviation
         ``sigma(t_eps)`` that the samples at t_eps still carry, so they approximate the data
         rather than p_{t_eps}. One more score evaluation.
+        With a velocity the same posterior mean is (sigma' x - sigma v) / (alpha sigma' -
+        sigma alpha').
     return_details : bool
         Return a :class:`SampleResult` (samples, the seed used, method, backend) instead of the
         array.
@@ -324,8 +421,20 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
                         f"got {type(sde).__name__}")
     score = as_score(score)
     name = _ALIASES.get(method, method)
-    if name not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if name not in _ALL:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(_ALL)}")
+    flow = name in FLOW_METHODS
+    if flow and not isinstance(score, Velocity):
+        raise ValueError(f"method {name!r} integrates a velocity field, but {score.name} is a "
+                         f"score: pass a Velocity (GaussianMixture.velocity(sde), a flow model's "
+                         f"velocity()) or use a score method ({', '.join(METHODS)})")
+    if not flow and isinstance(score, Velocity):
+        raise ValueError(f"{score.name} is a velocity field, which method {name!r} cannot use: "
+                         f"choose {' or '.join(FLOW_METHODS)}")
+    if not flow and isinstance(sde, OTPathSDE):
+        raise ValueError(f"the score method {name!r} runs the forward SDE from t_end, where the "
+                         f"OT path's drift -x/(1 - t) is infinite: sample an OT path with "
+                         f"{' or '.join(FLOW_METHODS)} and its velocity")
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     backend, device = resolve_backend(backend, device, caller="sample")
@@ -342,6 +451,9 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
         raise TypeError(f"denoise must be True or False, got {denoise!r}")
     if not isinstance(eta, numbers.Real) or not 0 <= eta <= 1:
         raise ValueError(f"eta must lie in [0, 1], got {eta!r}")
+    if spacing == "logsnr" and isinstance(sde, OTPathSDE):
+        raise ValueError("spacing='logsnr' needs alpha(t_end) > 0, but the OT path is pure "
+                         "noise at t = 1 (log-SNR -inf): use spacing='time' or 'quadratic'")
     grid = time_grid(sde, steps, spacing or ("logsnr" if name == "dpm_solver" else "time"))
     seed = check_seed(seed)
     dim = score.dim or (np.shape(x_init)[1] if x_init is not None else sde.dim)
@@ -354,7 +466,10 @@ def sample(sde, score, n, *, method="reverse_sde", steps, seed=None, backend="nu
             raise ValueError(f"x_init must have shape (n, dim) = ({n}, {dim}), got {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("x_init must be finite")
-    if name in ("reverse_sde", "probability_flow"):
+    if flow:
+        x = _flow_engine(sde, score, x, grid, euler=name == "flow_euler", seed=seed,
+                         backend=backend, device=device)
+    elif name in ("reverse_sde", "probability_flow"):
         x = _engine(sde, score, x, grid, flow=name == "probability_flow", seed=seed,
                     backend=backend, device=device)
     else:
@@ -397,4 +512,11 @@ def _denoised(sde, score, x, backend, device):
         grad = grad.cpu().numpy()
     else:
         grad = score(sde.t_eps, x)
+    if isinstance(score, Velocity):
+        # x = alpha x0 + sigma eps and v = alpha' x0 + sigma' eps, solved for x0 (both are
+        # linear in the pair, so their conditional means are too)
+        code, s0, s1 = sde.schedule()
+        a, sig = alpha_sigma(code, s0, s1, sde.t_eps)
+        da, ds = alpha_sigma_rates(code, s0, s1, sde.t_eps)
+        return (ds * x - sig * grad) / (a * ds - sig * da)
     return (x + sigma[0] ** 2 * grad) / alpha[0]

@@ -14,6 +14,7 @@ VP linear  exp(-B(t)/2), B(t) = b0 t + (b1 - b0) t^2/2    sqrt(1 - alpha^2)
 VP cosine  cos(u(t)) / cos(u(0)), u = pi/2 (t+s)/(1+s)   sqrt(1 - alpha^2)
 sub-VP     exp(-B(t)/2)                                 1 - alpha^2
 VE         1                                            sqrt(s_min^2 (s_max/s_min)^(2t) - s_min^2)
+OT path    1 - t                                        s_min + (1 - s_min) t
 =========  ===========================================  ==========================================
 
 The VE variance is the exact one of dX = sqrt(d[sigma_ve^2]/dt) dW from a point, with
@@ -23,6 +24,13 @@ marginals matter here because exact scores of Gaussian mixtures are built on the
 The coefficients are elementwise, top-level Numba functions (compiled once per machine). Their
 only operations on parameters are arithmetic and powers, so the same functions run on torch
 tensors and every backend (and :meth:`sdekit.sde.SDE.reverse`) works with them.
+
+The OT path (:class:`OTPathSDE`) is the conditional optimal-transport path of flow matching
+(Lipman et al. 2023; rectified flow, Liu et al. 2023, is s_min = 0), written in this module's
+clock: data at t = 0, noise at t = 1 (Lipman et al. run the other way: their time is 1 - t and
+their velocity minus this one). Its models are trained on and sampled with the velocity
+v(t, x) = E[alpha'(t) X_0 + sigma'(t) eps | X_t = x] (:meth:`DiffusionSDE.marginal_rates` gives
+alpha', sigma'), which is the probability-flow drift of any of these SDEs.
 
 Noise prediction and score are related by score = -eps / sigma(t); the denoised estimate of the
 data is x0 = (x - sigma eps) / alpha = (x + sigma^2 score) / alpha (Tweedie's formula).
@@ -52,10 +60,13 @@ __all__ = [
     "VP_COSINE",
     "VE",
     "SUB_VP",
+    "OT",
+    "OTPathSDE",
+    "alpha_sigma_rates",
 ]
 
 # Schedule codes, packed into score parameter vectors so one compiled score serves every SDE.
-VP_LINEAR, VP_COSINE, VE, SUB_VP = 0, 1, 2, 3
+VP_LINEAR, VP_COSINE, VE, SUB_VP, OT = 0, 1, 2, 3, 4
 
 _E = math.e
 _HALF_PI = 0.5 * math.pi
@@ -82,6 +93,8 @@ def alpha_sigma(code, s0, s1, t):
         return alpha, math.sqrt(max(var, 0.0))
     if code == 2:
         return 1.0, s0 * math.sqrt(math.expm1(2.0 * t * math.log(s1 / s0)))
+    if code == 4:
+        return 1.0 - t, s0 + (1.0 - s0) * t
     b = s0 * t + 0.5 * (s1 - s0) * t * t
     alpha = math.exp(-0.5 * b)
     if code == 3:
@@ -93,6 +106,35 @@ def alpha_sigma(code, s0, s1, t):
 def _alpha_sigma_array(code, s0, s1, t, alpha, sigma):
     for i in range(t.shape[0]):
         alpha[i], sigma[i] = alpha_sigma(code, s0, s1, t[i])
+
+
+@nb.njit(cache=True)
+def alpha_sigma_rates(code, s0, s1, t):
+    """(alpha'(t), sigma'(t)), the time derivatives of :func:`alpha_sigma`'s marginals.
+
+    They turn a pair (X_0, eps) into the velocity alpha' X_0 + sigma' eps of the path
+    X_t = alpha X_0 + sigma eps. sigma' is infinite where sigma = 0 (t = 0 on VP paths).
+    """
+    if code == 4:
+        return -1.0, 1.0 - s0
+    alpha, sigma = alpha_sigma(code, s0, s1, t)
+    if code == 2:
+        rate = math.log(s1 / s0)
+        return 0.0, rate * s0 * s0 * math.exp(2.0 * t * rate) / sigma
+    if code == 1:
+        beta = _cosine_beta(t)
+    else:
+        beta = s0 + t * (s1 - s0)
+    dalpha = -0.5 * beta * alpha
+    if code == 3:
+        return dalpha, -2.0 * alpha * dalpha
+    return dalpha, -alpha * dalpha / sigma
+
+
+@nb.njit(cache=True)
+def _rates_array(code, s0, s1, t, dalpha, dsigma):
+    for i in range(t.shape[0]):
+        dalpha[i], dsigma[i] = alpha_sigma_rates(code, s0, s1, t[i])
 
 
 @nb.njit(cache=True)
@@ -139,6 +181,20 @@ def _ve_drift(t, x, p):
 def _ve_diffusion(t, x, p):
     # p = (log sigma_min, log sigma_max): g = sigma_ve(t) sqrt(2 log(sigma_max / sigma_min))
     return _E ** (p[0] + t * (p[1] - p[0])) * (2.0 * (p[1] - p[0])) ** 0.5 + 0.0 * x
+
+
+@nb.njit(cache=True)
+def _ot_drift(t, x, p):
+    # f = alpha'/alpha = -1/(1 - t): infinite at t = 1, where the path is pure noise and the
+    # forward SDE ends; samplers of OT models integrate the velocity, never this drift
+    return -x / (1.0 - t)
+
+
+@nb.njit(cache=True)
+def _ot_diffusion(t, x, p):
+    # g^2 = d(sigma^2)/dt - 2 f sigma^2 with sigma = s_min + (1 - s_min) t
+    sigma = p[0] + (1.0 - p[0]) * t
+    return (2.0 * sigma * (1.0 - p[0]) + 2.0 * sigma * sigma / (1.0 - t)) ** 0.5 + 0.0 * x
 
 
 def subseed(seed, tag):
@@ -215,6 +271,35 @@ class DiffusionSDE(SDE):
         if t_arr.ndim == 0:
             return float(alpha[0]), float(sigma[0])
         return alpha.reshape(t_arr.shape), sigma.reshape(t_arr.shape)
+
+    def marginal_rates(self, t):
+        """Time derivatives (alpha'(t), sigma'(t)) of :meth:`marginal`.
+
+        The flow-matching velocity of the pair (X_0, eps) is alpha' X_0 + sigma' eps.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Times, 0 <= t <= t_end (sigma' is infinite where sigma = 0).
+
+        Returns
+        -------
+        dalpha, dsigma : ndarray or float
+            Same shape as ``t``.
+        """
+        t_arr = np.asarray(t, dtype=np.float64)
+        if np.any(t_arr < 0) or np.any(t_arr > self.t_end * (1 + 1e-12)) or not np.all(
+                np.isfinite(t_arr)):
+            raise ValueError(f"t must lie in [0, t_end={self.t_end}], got {t!r}")
+        flat = np.ascontiguousarray(t_arr.ravel())
+        dalpha = np.empty_like(flat)
+        dsigma = np.empty_like(flat)
+        code, s0, s1 = self.schedule()
+        with np.errstate(divide="ignore"):
+            _rates_array(code, s0, s1, flat, dalpha, dsigma)
+        if t_arr.ndim == 0:
+            return float(dalpha[0]), float(dsigma[0])
+        return dalpha.reshape(t_arr.shape), dsigma.reshape(t_arr.shape)
 
     def log_snr(self, t):
         """lambda(t) = log(alpha(t) / sigma(t)), decreasing in t (the DPM-Solver time variable)."""
@@ -445,3 +530,47 @@ class VESDE(DiffusionSDE):
 
     def _extra_repr(self):
         return f"sigma_min={self.sigma_min:g}, sigma_max={self.sigma_max:g}, "
+
+
+class OTPathSDE(DiffusionSDE):
+    """The conditional optimal-transport path of flow matching, X_t = (1 - t) X_0 + sigma(t) eps.
+
+    sigma(t) = sigma_min + (1 - sigma_min) t: with ``sigma_min = 0`` the straight line from
+    data (t = 0) to noise (t = 1) of rectified flow (Liu et al. 2023); with ``sigma_min > 0``
+    Lipman et al.'s (2023) path, whose data end is smoothed by N(0, sigma_min^2 I). Time runs as
+    in the other forward SDEs here: data at t = 0, the prior N(0, I) at t = t_end = 1
+    (Lipman et al.'s time is 1 - t).
+
+    Models on this path are trained by flow matching (``ScoreModel(path="ot")``) and sampled
+    with their velocity by ``sample(..., method="flow_euler" | "flow_heun")``. As an engine SDE
+    it is dX = -X / (1 - t) dt + g(t) dW, singular at t = 1; the score samplers, which run that
+    SDE (or its probability flow) from t_end, refuse it.
+
+    Parameters
+    ----------
+    sigma_min : float
+        Noise left at t = 0, in [0, 1).
+    dim : int
+        State dimension.
+    t_end, t_eps : float
+        Sampling runs from t_end = 1 (the velocity is finite there) down to t_eps (default
+        1e-3, where samples carry noise of standard deviation sigma_min + t_eps).
+    """
+
+    code = OT
+
+    def __init__(self, sigma_min=0.0, *, dim=1, t_end=1.0, t_eps=1e-3):
+        if (not isinstance(sigma_min, numbers.Real) or not math.isfinite(sigma_min)
+                or not 0 <= sigma_min < 1):
+            raise ValueError(f"sigma_min must lie in [0, 1), got {sigma_min!r}")
+        if not isinstance(t_end, numbers.Real) or t_end != 1.0:
+            raise ValueError(f"the OT path ends in pure noise at t_end = 1, got t_end={t_end!r}")
+        super().__init__(_ot_drift, _ot_diffusion, dim=dim, params={"sigma_min": sigma_min},
+                         t_end=1.0, t_eps=t_eps, name="OTPathSDE")
+        self.sigma_min = float(sigma_min)
+
+    def schedule(self):
+        return OT, self.sigma_min, 0.0
+
+    def _extra_repr(self):
+        return f"sigma_min={self.sigma_min:g}, "

@@ -11,6 +11,17 @@ the eigenvectors U_k and has eigenvalues alpha^2 l_k + sigma^2: no factorisation
 loss of accuracy when sigma is small. Responsibilities are combined by a streaming
 log-sum-exp, so far-away components neither overflow nor underflow.
 
+The velocity of the path X_t = alpha X_0 + sigma eps, v(t, x) = E[alpha' X_0 + sigma' eps | X_t = x]
+(the field flow matching regresses on, and the probability-flow drift of the forward SDE), is
+exact too: within component k, (alpha' X_0 + sigma' eps, X_t) are jointly Gaussian with
+cross-covariance alpha' alpha S_k + sigma' sigma I, so
+
+    v(t, x) = sum_k r_k(t, x) [alpha' m_k + U_k diag((alpha' alpha l_k + sigma' sigma) / c_k)
+                               U_k^T (x - alpha m_k)],    c_k = alpha^2 l_k + sigma^2,
+
+finite at both ends of the OT path (t = 0 and t = 1), where a formula through the score divides
+by sigma or alpha.
+
 The compiled score ``gm_score(t, x, q, out)`` reads the schedule and the mixture from its
 parameter vector ``q`` (see :meth:`GaussianMixture.pack`): one compiled function serves every
 mixture and every forward SDE, on the CPU, on CUDA (the engine retargets it) and, as
@@ -27,9 +38,10 @@ import numba as nb
 import numpy as np
 
 from ..sde.random import check_seed, child_seed, normals, uniforms
-from .sdes import DiffusionSDE, alpha_sigma
+from .sdes import DiffusionSDE, alpha_sigma, alpha_sigma_rates
 
-__all__ = ["GaussianMixture", "Score", "gm_score", "gm_score_torch", "as_score"]
+__all__ = ["GaussianMixture", "Score", "Velocity", "gm_score", "gm_score_torch", "gm_velocity",
+           "gm_velocity_torch", "as_score"]
 
 _HEADER = 6  # code, s0, s1, K, d, diagonal flag
 _LABEL_TAG = 0x4C41
@@ -99,6 +111,78 @@ def gm_score(t, x, q, out):
                 zc = wk * z / c
                 for i in range(d):
                     out[i] -= q[o_u + (base + i) * d + j] * zc
+    for i in range(d):
+        out[i] /= total
+
+
+@nb.njit(cache=True)
+def gm_velocity(t, x, q, out):
+    """The velocity E[alpha' X_0 + sigma' eps | X_t = x] of the mixture packed in ``q``.
+
+    The same two passes as :func:`gm_score`, kept a separate kernel so that the score's hot loop
+    carries no branch for the velocity.
+    """
+    alpha, sigma = alpha_sigma(int(q[0]), q[1], q[2], t)
+    dalpha, dsigma = alpha_sigma_rates(int(q[0]), q[1], q[2], t)
+    n_comp = int(q[3])
+    d = int(q[4])
+    diagonal = q[5] != 0.0
+    o_w = _HEADER
+    o_m = o_w + n_comp
+    o_l = o_m + n_comp * d
+    o_u = o_l + n_comp * d
+    a2 = alpha * alpha
+    s2 = sigma * sigma
+    cross = dsigma * sigma
+    for i in range(d):
+        out[i] = 0.0
+    top = 0.0
+    total = 0.0
+    for k in range(n_comp):
+        base = k * d
+        wk = 1.0
+        if n_comp > 1:
+            quad = 0.0
+            logdet = 0.0
+            det = 1.0
+            for j in range(d):
+                c = a2 * q[o_l + base + j] + s2
+                if diagonal:
+                    z = x[j] - alpha * q[o_m + base + j]
+                else:
+                    z = 0.0
+                    for i in range(d):
+                        z += q[o_u + (base + i) * d + j] * (x[i] - alpha * q[o_m + base + i])
+                quad += z * z / c
+                det *= c
+                if (j & 15) == 15:
+                    logdet += math.log(det)
+                    det = 1.0
+            lw = q[o_w + k] - 0.5 * (quad + logdet + math.log(det))
+            if k == 0:
+                top = lw
+            elif lw > top:
+                scale = math.exp(top - lw)
+                total *= scale
+                for i in range(d):
+                    out[i] *= scale
+                top = lw
+            else:
+                wk = math.exp(lw - top)
+        total += wk
+        for j in range(d):
+            lam = q[o_l + base + j]
+            gain = (dalpha * alpha * lam + cross) / (a2 * lam + s2)
+            out[j] += wk * dalpha * q[o_m + base + j]
+            if diagonal:
+                out[j] += wk * gain * (x[j] - alpha * q[o_m + base + j])
+            else:
+                z = 0.0
+                for i in range(d):
+                    z += q[o_u + (base + i) * d + j] * (x[i] - alpha * q[o_m + base + i])
+                zc = wk * gain * z
+                for i in range(d):
+                    out[i] += q[o_u + (base + i) * d + j] * zc
     for i in range(d):
         out[i] /= total
 
@@ -187,6 +271,28 @@ def gm_score_torch(t, x, q):
     return -(resp[:, :, None] * g).sum(1)
 
 
+def gm_velocity_torch(t, x, q):
+    """Batched torch version of :func:`gm_velocity` (arguments as :func:`gm_score_torch`)."""
+    import torch
+
+    row = q[0] if q.dim() == 2 else q
+    code, s0, s1, logw, means, lam, vecs = _unpack(row.detach().cpu().numpy())
+    alpha, sigma = alpha_sigma(code, s0, s1, float(t))
+    dalpha, dsigma = alpha_sigma_rates(code, s0, s1, float(t))
+    kw = dict(dtype=x.dtype, device=x.device)
+    logw = torch.as_tensor(logw, **kw)
+    means = torch.as_tensor(means, **kw)
+    lam = torch.as_tensor(lam, **kw)
+    c = alpha * alpha * lam + sigma * sigma  # (K, d)
+    y = x[:, None, :] - alpha * means[None]  # (n, K, d)
+    z = y if vecs is None else torch.einsum("nki,kij->nkj", y, torch.as_tensor(vecs, **kw))
+    logits = logw - 0.5 * ((z * z / c).sum(-1) + torch.log(c).sum(-1))
+    resp = torch.softmax(logits, dim=1)  # (n, K)
+    zg = z * ((dalpha * alpha * lam + dsigma * sigma) / c)
+    g = zg if vecs is None else torch.einsum("kij,nkj->nki", torch.as_tensor(vecs, **kw), zg)
+    return (resp[:, :, None] * (dalpha * means[None] + g)).sum(1)
+
+
 # -- a score as samplers see it --------------------------------------------------------------------
 class Score:
     """A score function s(t, x) = grad_x log p_t(x) in the forms the backends need.
@@ -247,6 +353,22 @@ class Score:
     def __repr__(self):
         forms = [f for f, v in (("numba", self.numba), ("torch", self.torch)) if v is not None]
         return f"Score({self.name}, dim={self.dim}, forms={forms})"
+
+
+class Velocity(Score):
+    """A velocity field v(t, x) of a probability path, in the forms the backends need.
+
+    The field whose ODE dx/dt = v(t, x) carries the path's marginals p_t along (the flow of a
+    flow-matching model, or the probability-flow drift of a forward SDE). Arguments as
+    :class:`Score`; the type tells :func:`sdekit.score.sample` that the flow samplers
+    (``flow_euler``, ``flow_heun``) apply and the score samplers do not.
+    """
+
+    def __init__(self, numba=None, params=(), torch=None, dim=None, name="velocity"):
+        super().__init__(numba=numba, params=params, torch=torch, dim=dim, name=name)
+
+    def __repr__(self):
+        return "Velocity" + super().__repr__()[len("Score"):]
 
 
 def as_score(score):
@@ -432,6 +554,13 @@ class GaussianMixture:
         """The exact score of p_t under the forward ``sde``, as a :class:`Score`."""
         return Score(numba=gm_score, params=self.pack(sde), torch=gm_score_torch, dim=self.dim,
                      name=f"GaussianMixture({self.n_components})")
+
+    def velocity(self, sde):
+        """The exact velocity E[alpha' X_0 + sigma' eps | X_t = x] under ``sde``, as a
+        :class:`Velocity`: the marginal flow-matching field of the path (any forward SDE here,
+        the OT path of :class:`~sdekit.score.OTPathSDE` included)."""
+        return Velocity(numba=gm_velocity, params=self.pack(sde), torch=gm_velocity_torch,
+                        dim=self.dim, name=f"GaussianMixture({self.n_components}) velocity")
 
     # -- reference statistics ----------------------------------------------------------------------
     def mean(self):

@@ -21,6 +21,20 @@ gamma is this w + 1. The samplers see the guided score as one more torch score f
 :func:`sdekit.score.sample`'s methods work with it unchanged. Images travel through the samplers
 flattened to (n, C * H * W) and are reshaped for the network.
 
+Flow matching (Lipman et al. 2023; rectified flow, Liu et al. 2023) is the other training
+objective, chosen by ``ScoreModel(path="ot")``: on the conditional optimal-transport path
+X_t = (1 - t) X_0 + sigma(t) eps of :class:`~sdekit.score.OTPathSDE` (data at t = 0, noise at
+t = 1), the network regresses the velocity of each pair,
+
+    E || v_theta(t, alpha(t) x0 + sigma(t) eps) - (alpha'(t) x0 + sigma'(t) eps) ||^2,
+    t ~ U(0, 1),
+
+(eps - x0 when sigma_min = 0), whose minimiser is the marginal velocity
+E[alpha' X_0 + sigma' eps | X_t = x]. Samples follow its flow ODE from the prior at t = 1 with
+``sample(..., method="flow_euler" | "flow_heun")``, through the engine as every sampler here.
+The same networks, label dropout and guidance serve both objectives: the guided velocity is
+(1 + w) v(t, x, c) - w v(t, x, null), as the guided score is.
+
 Saved models are a plain dictionary of tensors, numbers and strings written by ``torch.save`` and
 read back with ``torch.load(weights_only=True)``: loading never runs code from the file.
 """
@@ -35,15 +49,17 @@ from pathlib import Path
 import numpy as np
 
 from ..sde.random import check_seed
+from .sampling import _ALIASES, FLOW_METHODS, METHODS
 from .sampling import sample as _sample
-from .sdes import VESDE, VPSDE, DiffusionSDE, SubVPSDE, alpha_sigma
-from .targets import Score
+from .sdes import VESDE, VPSDE, DiffusionSDE, OTPathSDE, SubVPSDE, alpha_sigma
+from .targets import Score, Velocity
 
 __all__ = ["ScoreModel", "sde_to_config", "sde_from_config"]
 
 _FORMAT = "sdekit.score.ScoreModel"
-_VERSION = 2
+_VERSION = 3
 _NETWORKS = ("auto", "mlp", "unet")
+_PATHS = ("diffusion", "ot")
 
 
 def sde_to_config(sde):
@@ -58,6 +74,9 @@ def sde_to_config(sde):
     if isinstance(sde, VESDE):
         return {"kind": "ve", "sigma_min": sde.sigma_min, "sigma_max": sde.sigma_max,
                 "t_end": sde.t_end, "t_eps": sde.t_eps}
+    if isinstance(sde, OTPathSDE):
+        return {"kind": "ot", "sigma_min": sde.sigma_min, "t_end": sde.t_end,
+                "t_eps": sde.t_eps}
     raise TypeError(f"cannot describe {type(sde).__name__} for saving")
 
 
@@ -75,6 +94,8 @@ def sde_from_config(config):
         return SubVPSDE(**config)
     if kind == "ve":
         return VESDE(**config)
+    if kind == "ot":
+        return OTPathSDE(**config)
     raise ValueError(f"unknown SDE kind {kind!r}")
 
 
@@ -97,12 +118,18 @@ def _positive_int(name, value):
 
 
 class ScoreModel:
-    """A score network with its forward SDE: train, sample, save and load.
+    """A score (or flow-matching velocity) network with its path: train, sample, save and load.
 
     Parameters
     ----------
     sde : DiffusionSDE, optional
-        Forward SDE (default :class:`VPSDE`).
+        Forward SDE (default :class:`VPSDE`; with ``path="ot"`` an
+        :class:`~sdekit.score.OTPathSDE`, by default ``OTPathSDE()``).
+    path : {"diffusion", "ot"}
+        Training objective. ``"diffusion"``: denoising score matching on ``sde``, sampled by
+        the score methods of :func:`sdekit.score.sample`. ``"ot"``: flow matching on the
+        conditional optimal-transport path (rectified flow), the network predicting the
+        velocity, sampled by ``flow_euler`` and ``flow_heun`` (see the module docs).
     network : {"auto", "mlp", "unet"}
         The noise predictor: an :class:`~sdekit.score.nets.MLPScoreNet` for vector data of
         shape (n, dim), a :class:`~sdekit.score.unet.UNetScoreNet` for images of shape
@@ -124,13 +151,28 @@ class ScoreModel:
     >>> model = ScoreModel().fit(make_toy("ring", 2000, seed=0), steps=200, progress=False)
     >>> model.sample(100, steps=20, seed=1).shape
     (100, 2)
+    >>> flow = ScoreModel(path="ot").fit(make_toy("ring", 2000, seed=0), steps=200,
+    ...                                  progress=False)
+    >>> flow.sample(100, method="flow_euler", steps=10, seed=1).shape
+    (100, 2)
     """
 
-    def __init__(self, sde=None, *, network="auto", hidden=128, depth=3, embed_dim=32,
-                 channels=32, channel_mult=(1, 2), num_res_blocks=1, standardize=True):
-        sde = VPSDE() if sde is None else sde
+    def __init__(self, sde=None, *, path="diffusion", network="auto", hidden=128, depth=3,
+                 embed_dim=32, channels=32, channel_mult=(1, 2), num_res_blocks=1,
+                 standardize=True):
+        if path not in _PATHS:
+            raise ValueError(f"path must be one of {', '.join(_PATHS)}, got {path!r}")
+        if sde is None:
+            sde = OTPathSDE() if path == "ot" else VPSDE()
         if not isinstance(sde, DiffusionSDE):
             raise TypeError(f"sde must be a forward SDE of sdekit.score, got {type(sde).__name__}")
+        if path == "ot" and not isinstance(sde, OTPathSDE):
+            raise ValueError(f"path='ot' trains by flow matching on the OT path: give an "
+                             f"OTPathSDE (or no sde), not {type(sde).__name__}")
+        if path == "diffusion" and isinstance(sde, OTPathSDE):
+            raise ValueError("an OTPathSDE is the path of flow matching: use "
+                             "ScoreModel(path='ot')")
+        self.path = path
         if network not in _NETWORKS:
             raise ValueError(f"network must be one of {', '.join(_NETWORKS)}, got {network!r}")
         self.sde = sde
@@ -156,6 +198,11 @@ class ScoreModel:
         self.scale = None
         self.losses = []
         self.seed = None
+
+    @property
+    def flow(self):
+        """Whether the model was trained by flow matching (``path="ot"``): it has a velocity."""
+        return self.path == "ot"
 
     @property
     def conditional(self):
@@ -221,7 +268,7 @@ class ScoreModel:
 
     def fit(self, data, *, labels=None, label_dropout=0.1, n_classes=None, steps=2000,
             batch_size=512, lr=2e-3, ema_decay=0.999, seed=0, progress=True):
-        """Train by denoising score matching.
+        """Train by denoising score matching, or by flow matching with ``path="ot"``.
 
         Parameters
         ----------
@@ -312,14 +359,23 @@ class ScoreModel:
 
             bar = tqdm(bar, desc="training", unit="step")
         self.losses = []
+        flow = self.flow
         for k in bar:
             idx = torch.as_tensor(rng.integers(0, x_all.shape[0], size=batch_size))
-            t = rng.uniform(sde.t_eps, sde.t_end, size=batch_size)
+            # the velocity is finite on all of [0, 1] on the OT path; the score needs sigma > 0
+            t = rng.uniform(0.0 if flow else sde.t_eps, sde.t_end, size=batch_size)
             alpha, sigma = sde.marginal(t)
             alpha = torch.as_tensor(alpha, dtype=torch.float32).reshape(per_example)
             sigma = torch.as_tensor(sigma, dtype=torch.float32).reshape(per_example)
             eps = torch.randn(batch_size, *self.data_shape, generator=gen)
             x_t = alpha * x_all[idx] + sigma * eps
+            if flow:
+                dalpha, dsigma = sde.marginal_rates(t)
+                dalpha = torch.as_tensor(dalpha, dtype=torch.float32).reshape(per_example)
+                dsigma = torch.as_tensor(dsigma, dtype=torch.float32).reshape(per_example)
+                target = dalpha * x_all[idx] + dsigma * eps
+            else:
+                target = eps
             times = torch.as_tensor(t, dtype=torch.float32)
             if y_all is None:
                 pred = self.net(times, x_t)
@@ -329,7 +385,7 @@ class ScoreModel:
                     drop = torch.as_tensor(rng.uniform(size=batch_size) < self.label_dropout)
                     y = torch.where(drop, self.n_classes, y)
                 pred = self.net(times, x_t, y)
-            loss = ((pred - eps) ** 2).reshape(batch_size, -1).sum(1).mean()
+            loss = ((pred - target) ** 2).reshape(batch_size, -1).sum(1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -403,8 +459,40 @@ class ScoreModel:
         -------
         Score
             Evaluates on flattened states of shape (n, prod(data_shape)).
+
+        Raises
+        ------
+        ValueError
+            For a flow-matching model (``path="ot"``), which has a :meth:`velocity` instead.
         """
         self._check_fitted()
+        if self.flow:
+            raise ValueError("this model was trained by flow matching (path='ot'): it learned a "
+                             "velocity, not a score; use velocity() and the methods "
+                             f"{' or '.join(FLOW_METHODS)}")
+        return self._field(ema, labels, guidance_scale)
+
+    def velocity(self, ema=True, *, labels=None, guidance_scale=0.0):
+        """The learned velocity of the standardized data as a :class:`Velocity` (torch form).
+
+        For a flow-matching model (``path="ot"``): v(t, x), whose flow ODE dx/dt = v carries
+        the prior at t = 1 to the data at t = 0. Arguments as :meth:`score`; with guidance the
+        velocity is (1 + w) v(t, x, c) - w v(t, x, null).
+
+        Raises
+        ------
+        ValueError
+            For a score model (``path="diffusion"``), which has a :meth:`score` instead.
+        """
+        self._check_fitted()
+        if not self.flow:
+            raise ValueError("this model was trained by score matching (path='diffusion'): it "
+                             "has a score, not a velocity; use score() and a score method, or "
+                             "train with ScoreModel(path='ot')")
+        return self._field(ema, labels, guidance_scale)
+
+    def _field(self, ema, labels, guidance_scale):
+        """The network as a Score (noise prediction -> score) or a Velocity (as predicted)."""
         labels = self._check_conditioning(labels, guidance_scale)
         torch = _torch()
         net = self.ema if ema else self.net
@@ -412,22 +500,22 @@ class ScoreModel:
         shape = self.data_shape
         w = float(guidance_scale)
         null = self.n_classes
+        flow = self.flow
         cache = {}
 
         def batch_labels(n, device):
             if labels is None:
                 return None if null is None else torch.full((n,), null, device=device)
             if labels.shape[0] not in (1, n):
-                raise ValueError(f"the score was built for {labels.shape[0]} labels but is "
-                                 f"evaluated on {n} states")
+                raise ValueError(f"the {'velocity' if flow else 'score'} was built for "
+                                 f"{labels.shape[0]} labels but is evaluated on {n} states")
             key = (n, str(device))
             if key not in cache:
                 y = torch.as_tensor(labels, device=device)
                 cache[key] = y.expand(n) if y.shape[0] == 1 else y
             return cache[key]
 
-        def torch_score(t, x, q):
-            _, sigma = alpha_sigma(code, s0, s1, float(t))
+        def torch_field(t, x, q):
             param = next(net.parameters())
             if param.device != x.device:
                 net.to(x.device)
@@ -436,23 +524,29 @@ class ScoreModel:
             times = torch.full((n,), float(t), dtype=param.dtype, device=x.device)
             y = batch_labels(n, x.device)
             if y is None:
-                eps = net(times, h)
+                out = net(times, h)
             elif w == 0:
-                eps = net(times, h, y)
+                out = net(times, h, y)
             else:
                 # one pass over the doubled batch: conditional and null-class predictions
                 both = net(torch.cat([times, times]), torch.cat([h, h]),
                            torch.cat([y, torch.full_like(y, null)]))
-                eps_c, eps_u = both.chunk(2)
-                eps = (1.0 + w) * eps_c - w * eps_u
-            return -eps.reshape(n, -1).to(x.dtype) / sigma
+                out_c, out_u = both.chunk(2)
+                out = (1.0 + w) * out_c - w * out_u
+            out = out.reshape(n, -1).to(x.dtype)
+            if flow:
+                return out
+            _, sigma = alpha_sigma(code, s0, s1, float(t))
+            return -out / sigma
 
         name = "ScoreModel" if labels is None else (
             f"ScoreModel(labels, guidance_scale={w:g})")
-        return Score(torch=torch_score, dim=self.dim, name=name)
+        if flow:
+            return Velocity(torch=torch_field, dim=self.dim, name=name + " velocity")
+        return Score(torch=torch_field, dim=self.dim, name=name)
 
-    def sample(self, n, *, labels=None, guidance_scale=0.0, method="probability_flow",
-               steps=100, seed=None, ema=True, **kwargs):
+    def sample(self, n, *, labels=None, guidance_scale=0.0, method=None, steps=100, seed=None,
+               ema=True, **kwargs):
         """``n`` samples in data units by :func:`sdekit.score.sample`.
 
         Parameters
@@ -466,7 +560,11 @@ class ScoreModel:
             Classifier-free guidance scale w >= 0 (needs labels): samples follow the guided
             score (1 + w) s(t, x, c) - w s(t, x, null). Larger w trades diversity for samples
             that look more like their class.
-        method, steps, seed, **kwargs
+        method : str, optional
+            As in :func:`sdekit.score.sample`: a score method for a score model (default
+            ``"probability_flow"``), ``"flow_euler"`` or ``"flow_heun"`` (the default) for a
+            flow-matching model.
+        steps, seed, **kwargs
             As in :func:`sdekit.score.sample`; ``x_init`` may be given flat or in the data's
             shape. With ``return_details=True`` the result is a
             :class:`~sdekit.score.SampleResult` whose ``samples`` are in the data's units and
@@ -483,12 +581,22 @@ class ScoreModel:
         included).
         """
         self._check_fitted()
+        if method is None:
+            method = "flow_heun" if self.flow else "probability_flow"
+        name = _ALIASES.get(method, method) if isinstance(method, str) else method
+        if self.flow and name in METHODS:
+            raise ValueError(f"method {method!r} needs a score, but this model was trained by "
+                             f"flow matching (path='ot'): use {' or '.join(FLOW_METHODS)}")
+        if not self.flow and name in FLOW_METHODS:
+            raise ValueError(f"method {method!r} integrates a velocity, but this model was "
+                             f"trained by score matching: use a score method "
+                             f"({', '.join(METHODS)}) or train with path='ot'")
         if isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1:
             self._check_conditioning(labels, guidance_scale, n)
         if kwargs.get("x_init") is not None:
             kwargs["x_init"] = np.reshape(np.asarray(kwargs["x_init"], dtype=np.float64),
                                           (-1, self.dim))
-        score = self.score(ema, labels=labels, guidance_scale=guidance_scale)
+        score = self._field(ema, labels, guidance_scale)
         result = _sample(self.sde, score, n, method=method, steps=steps, seed=seed,
                          backend="torch", **kwargs)
         x = result.samples if kwargs.get("return_details") else result
@@ -510,6 +618,7 @@ class ScoreModel:
         state = {
             "format": _FORMAT,
             "version": _VERSION,
+            "path": self.path,
             "network": self.network,
             "data_shape": list(self.data_shape),
             "dim": self.dim,
@@ -550,16 +659,19 @@ class ScoreModel:
         if version == 1:  # MLP for vector data, unconditional
             state = {**state, "network": "mlp", "data_shape": [state["dim"]], "n_classes": None,
                      "label_dropout": 0.0}
+        if version in (1, 2):  # score matching was the only objective
+            state = {**state, "path": "diffusion"}
         elif version != _VERSION:
             raise ValueError(f"{path} was saved by an incompatible version "
                              f"({version}) of sdekit's score models")
         try:
-            model = cls(sde_from_config(state["sde"]), network=state["network"],
-                        standardize=state["standardize"], **state["arch"])
+            model = cls(sde_from_config(state["sde"]), path=state["path"],
+                        network=state["network"], standardize=state["standardize"],
+                        **state["arch"])
             model._build(state["data_shape"], state["n_classes"])
             model.net.load_state_dict(state["weights"])
             model.ema.load_state_dict(state["ema_weights"])
-        except (KeyError, TypeError, RuntimeError) as exc:
+        except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise ValueError(f"{path} is a damaged sdekit score model ({exc.__class__.__name__}"
                              f": {str(exc).splitlines()[0] if str(exc) else ''})") from None
         model.label_dropout = float(state["label_dropout"])
