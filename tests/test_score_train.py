@@ -87,3 +87,16 @@ def test_toy_data_sets(name):
     np.testing.assert_array_equal(x, make_toy(name, 5000, seed=1))
     with pytest.raises(ValueError, match="unknown toy"):
         make_toy("spirals", 10)
+
+
+def test_sliced_wasserstein_quantiles_are_numpys():
+    # The one-sort quantiles give np.quantile's numbers (linear interpolation), for equal and
+    # unequal sample sizes.
+    from sdekit.score import metrics
+
+    rng = np.random.default_rng(3)
+    for n, m in ((500, 500), (37, 120), (2, 5)):
+        x = rng.normal(size=(n, 8))
+        q = (np.arange(max(n, m)) + 0.5) / max(n, m)
+        np.testing.assert_allclose(metrics._quantiles(x, q), np.quantile(x, q, axis=0),
+                                   rtol=0, atol=1e-14)

@@ -101,6 +101,17 @@ def sliced_wasserstein(a, b, n_projections=256, seed=0):
     dirs = rng.standard_normal((a.shape[1], n_projections))
     dirs /= np.linalg.norm(dirs, axis=0)
     q = (np.arange(max(a.shape[0], b.shape[0])) + 0.5) / max(a.shape[0], b.shape[0])
-    pa = np.quantile(a @ dirs, q, axis=0)
-    pb = np.quantile(b @ dirs, q, axis=0)
+    pa = _quantiles(a @ dirs, q)
+    pb = _quantiles(b @ dirs, q)
     return float(np.abs(pa - pb).mean())
+
+
+def _quantiles(x, q):
+    """``np.quantile(x, q, axis=0)`` (linear interpolation), from one sort per column: the
+    same numbers, without the selection per quantile that made large samples take minutes."""
+    x = np.sort(x, axis=0)
+    pos = q * (x.shape[0] - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, x.shape[0] - 1)
+    w = (pos - lo)[:, None]
+    return x[lo] * (1.0 - w) + x[hi] * w
