@@ -300,6 +300,10 @@ def _fit(args):
         if by is not None and by == data.attrs["sdekit"]["columns"]["subj_idx"]:
             # The subject column is read as subj_idx, whatever the file calls it.
             by = "subj_idx"
+        n_subjects = data.attrs["sdekit"].get("n_subjects", 1)
+        if by is None and n_subjects > 1:
+            print(f"note: the {n_subjects} subjects' trials are pooled into one fit; "
+                  "--by subj_idx fits each subject", flush=True)
         res = fit(data, model=model, free=free, fixed=dict(args.fix) or None,
                   depends_on=depends_on or None, by=by, p_outlier=args.p_outlier,
                   method=args.method, starts=args.starts, seed=args.seed,

@@ -127,3 +127,12 @@ def test_a_reader_that_leaves_early_is_not_an_error():
     err = proc.stderr.read().decode()
     assert proc.wait() == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_pooling_several_subjects_is_said(tmp_path, capsys):
+    src = hssm_file(tmp_path, n=60)
+    code, stdout, _ = run([str(src)], capsys)
+    assert code == 0
+    assert "note: the 2 subjects' trials are pooled into one fit; --by subj_idx" in stdout
+    code, stdout, _ = run([str(src), "--by", "participant_id"], capsys)
+    assert code == 0 and "pooled" not in stdout
