@@ -230,12 +230,14 @@ def next_normal(state):
 @nb.njit(cache=True, parallel=True)
 def _fill_normals(seed, first_path, first_draw, out):
     for i in nb.prange(out.shape[0]):
-        path = np.uint64(first_path + i)
+        # start at the draw's block: next_normal enciphers each block once
+        k = np.uint64(first_draw)
+        state = seed_state(seed, first_path + i)
+        state = (state[0], state[1], k & ~np.uint64(3), 0.0, 0.0, 0.0)
+        for _ in range(k & np.uint64(3)):
+            state, _z = next_normal(state)
         for j in range(out.shape[1]):
-            k = np.uint64(first_draw + j)
-            z0, z1, z2, z3 = _normals4(seed, path, k >> np.uint64(2))
-            lane = k & np.uint64(3)
-            out[i, j] = z0 if lane == 0 else (z1 if lane == 1 else (z2 if lane == 2 else z3))
+            state, out[i, j] = next_normal(state)
 
 
 @nb.njit(cache=True, parallel=True)

@@ -11,6 +11,9 @@ device), consumed in the same order as the Numba kernels, so for the same seed t
 the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks are the
 kernels' own test with the same draws: on the GPU a CUDA kernel applies it to the tensors in place
 (:func:`~sdekit.sde.backends.numba_cuda.absorb_rows`), elsewhere Numba on the CPU.
+
+With ``rng="philox"`` the noise is computed on the tensors themselves (:class:`TorchPhilox`), the
+Numba kernels' draws bit for bit, with no per-path state but a draw count.
 """
 
 from __future__ import annotations
