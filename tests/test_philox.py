@@ -162,3 +162,13 @@ print("ok")
 
 def test_cuda_simulator_gives_the_cpu_paths(cuda_simulator):
     cuda_simulator(_CUDASIM_SCRIPT)
+
+
+def test_large_seeds_and_path_indices_agree_on_numba_and_torch():
+    """Key and counter words above 2^31 and 2^32: where int64 tensor arithmetic could differ."""
+    torch = pytest.importorskip("torch")
+    seed, first = 2**64 - 1, 2**40 - 3
+    z = philox.normals(seed, 6, 9, first_path=first, first_draw=2**33 - 2)
+    zt = philox.torch_normals(seed, torch.arange(first, first + 6).unsqueeze(1),
+                              torch.arange(2**33 - 2, 2**33 + 7).unsqueeze(0)).numpy()
+    assert np.array_equal(z.view(np.uint64), zt.view(np.uint64))
