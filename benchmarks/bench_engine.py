@@ -208,6 +208,15 @@ def ou_benchmarks(args):
 
     timed("sdekit solve, numba", sdekit_numba)
 
+    # the same solve with the counter-based generator, in the same interleaved run
+    def sdekit_numba_philox():
+        sol = sk.solve(ou, 0.0, [0.0, t_end], dt=dt, n_paths=n, save="final", seed=1,
+                       rng="philox")
+        keep("sdekit solve, numba, rng='philox'", sol.final)
+
+    timed("sdekit solve, numba, rng='philox'", sdekit_numba_philox,
+          note="Philox4x32-10 + Box-Muller")
+
     torch, why = try_import("torch")
     if torch is None:
         rows.append(Row("sdekit solve, torch (cpu)", None, work, why))

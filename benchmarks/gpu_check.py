@@ -5,13 +5,15 @@ is the CPU code; only a real GPU shows that it compiles for the hardware, gives 
 there and how fast it is. This script does both, in one run:
 
 1. agreement: the engine's CUDA backend against its CPU backend on the same seeds (the cases of
-   ``tests/test_backends.py`` at 10^4 paths), and the score sampler on both;
+   ``tests/test_backends.py`` at 10^4 paths), and the score sampler on both; with
+   ``rng="philox"``, whether numba, cuda and torch on the GPU give the same paths bit for bit;
 2. closed forms on the GPU: P(upper) and the mean first-passage time of a bounded drift
    diffusion (bridge-corrected) at 10^7 trials;
-3. speed: Ornstein-Uhlenbeck path-steps per second (the engine's target is 10^10 on a GPU), the
-   bounded diffusion's trials per second, the reverse-SDE sampler with an exact score, each beside
-   the CPU backend and a plain batched torch loop on the same GPU; and reverse-SDE sampling with a
-   score network on sdekit's torch backend against torchsde, both on the GPU.
+3. speed: Ornstein-Uhlenbeck path-steps per second (the engine's target is 10^10 on a GPU; also
+   with ``rng="philox"`` beside today's streams), the bounded diffusion's trials per second, the
+   reverse-SDE sampler with an exact score, each beside the CPU backend and a plain batched torch
+   loop on the same GPU; and reverse-SDE sampling with a score network on sdekit's torch backend
+   against torchsde, both on the GPU.
 
 Usage::
 
@@ -158,6 +160,35 @@ def agreement(n):
     return worst
 
 
+def philox_agreement(n):
+    """rng='philox' promises the same draws bit for bit on every backend: check it on the
+    hardware (the simulator cannot show what the GPU compiler does, e.g. contract a * b + c
+    into one fused multiply-add)."""
+    from sdekit.sde import philox
+
+    print(f"== rng='philox': the same paths on every backend, {n} paths")
+    sde, kw = sk.OrnsteinUhlenbeck(1.0, 0.5, 0.3, dim=2), dict(dt=0.01, n_paths=n, seed=5,
+                                                                rng="philox")
+    a = sk.solve(sde, 0.0, [0, 0.5, 1.0], backend="numba", **kw)
+    others = [("cuda", dict(backend="cuda"))]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            others.append(("torch (cuda)", dict(backend="torch", device="cuda")))
+            z = philox.torch_normals(5, torch.arange(n, device="cuda").unsqueeze(1),
+                                     torch.arange(64, device="cuda").unsqueeze(0)).cpu().numpy()
+            same = np.array_equal(z.view(np.uint64), philox.normals(5, n, 64).view(np.uint64))
+            print(f"{'torch (cuda) draws':<28} bit-identical to numba: {same}")
+    except ImportError:
+        pass
+    for name, extra in others:
+        c = sk.solve(sde, 0.0, [0, 0.5, 1.0], **kw, **extra)
+        print(f"{name:<28} bit-identical: {np.array_equal(a.states, c.states)}, "
+              f"max |dx| {np.abs(a.states - c.states).max():.1e}")
+    print()
+
+
 def closed_form(n):
     from bench_engine import DDM_A, DDM_DT, DDM_MAX_T, DDM_V, DDM_X0, ddm_closed_form
 
@@ -216,10 +247,14 @@ def ou_speed(sizes, cpu_paths):
         return x.cpu().numpy()
 
     row("sdekit solve, numba (CPU)", cpu_paths, engine("numba"))
+    row("sdekit solve, numba (CPU), rng='philox'", cpu_paths, engine("numba", rng="philox"))
     for n in sizes:
         row("sdekit solve, cuda", n, engine("cuda"))
+        row("sdekit solve, cuda, rng='philox'", n, engine("cuda", rng="philox"))
     if torch.cuda.is_available():
         row("sdekit solve, torch backend (cuda)", sizes[0], engine("torch", device="cuda"))
+        row("sdekit solve, torch backend (cuda), rng='philox'", sizes[0],
+            engine("torch", device="cuda", rng="philox"))
         for n in sizes:
             row("plain batched torch loop (cuda)", n, torch_loop)
     print()
@@ -328,21 +363,22 @@ def generalized(n_check, sizes):
     print()
 
 
+_PARTS = ("agreement", "philox", "closed_form", "ou", "ddm", "score", "network", "generalized")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, for checking the script on the CUDA simulator")
     parser.add_argument("--parts", nargs="+",
-                        choices=("agreement", "closed_form", "ou", "ddm", "score", "network",
-                                 "generalized"),
-                        default=("agreement", "closed_form", "ou", "ddm", "score", "network",
-                                 "generalized"))
+                        choices=_PARTS, default=_PARTS)
     args = parser.parse_args()
     q = args.quick
     environment()
     small = [64]
     parts = {
         "agreement": lambda: agreement(64 if q else 10_000),
+        "philox": lambda: philox_agreement(64 if q else 10_000),
         "closed_form": lambda: closed_form(200 if q else 10_000_000),
         "ou": lambda: ou_speed(small if q else [1_000_000, 10_000_000], 64 if q else 1_000_000),
         "ddm": lambda: ddm_speed(small if q else [1_000_000, 10_000_000],

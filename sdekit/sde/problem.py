@@ -44,6 +44,8 @@ class Problem:
         its draws are those of the whole run.
     bridge : bool
         Whether first passages are bridge-corrected.
+    rng : {"xoshiro", "philox"}
+        Generator of the main noise (see :func:`sdekit.sde.solve`).
     options : dict
         ``backend`` (canonical name) and, for torch, ``device``.
     """
@@ -60,6 +62,7 @@ class Problem:
     seed: int
     first_path: int = 0
     bridge: bool = True
+    rng: str = "xoshiro"
     options: dict = field(default_factory=dict)
 
     @property
@@ -76,7 +79,7 @@ class Problem:
                        save_at=self.save_at, params=np.ascontiguousarray(rows(self.params)),
                        boundary_params=self.boundary_params, n_paths=stop - start,
                        seed=self.seed, first_path=self.first_path + start, bridge=self.bridge,
-                       options=self.options)
+                       rng=self.rng, options=self.options)
 
     def kernel_inputs(self):
         """The Numba kernels' inputs, in their order (before the output arrays)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backends import resolve_backend
+from .backends._kernels import RNGS
 from .chunked import run_in_chunks
 from .events import Boundaries
 from .model import SDE
@@ -167,8 +168,10 @@ def _check_memory(n_bytes):
 
 
 def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
-            boundaries=None, save="all", seed=None, bridge=True):
+            boundaries=None, save="all", seed=None, bridge=True, rng="xoshiro"):
     """Validate the arguments of :func:`solve` into a :class:`Problem`."""
+    if rng not in RNGS:
+        raise ValueError(f"rng must be one of {', '.join(repr(r) for r in RNGS)}, got {rng!r}")
     if not isinstance(sde, SDE):
         raise TypeError(f"sde must be an sdekit SDE, got {type(sde).__name__}")
     if not isinstance(n_paths, numbers.Integral) or n_paths < 1:
@@ -201,12 +204,13 @@ def prepare(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, para
         q = np.zeros(1)
     return Problem(sde=sde, scheme=scheme, boundaries=boundaries, x0=x0, grid=grid,
                    save_at=save_at.astype(np.int64), params=p, boundary_params=q,
-                   n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge))
+                   n_paths=int(n_paths), seed=check_seed(seed), bridge=bool(bridge),
+                   rng=rng)
 
 
 def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params=None,
           boundaries=None, save="all", backend="numba", seed=None, device=None, bridge=True,
-          progress=False, scheduler=None, chunk_paths=None):
+          progress=False, scheduler=None, chunk_paths=None, rng="xoshiro"):
     """Integrate an SDE over many paths with fixed steps.
 
     Parameters
@@ -256,6 +260,13 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
         on (seed, path) only, the result is identical to a run on one machine.
     chunk_paths : int, optional
         Paths per chunk for ``progress`` and ``scheduler`` (default: about 20 chunks).
+    rng : {"xoshiro", "philox"}
+        Generator of the noise. ``"xoshiro"`` (the default): per-path xoshiro256++ streams with
+        ziggurat normals (:mod:`sdekit.sde.random`), the numbers every earlier release gave.
+        ``"philox"``: counter-based Philox4x32-10 with Box–Muller normals
+        (:mod:`sdekit.sde.philox`), where draw k of path i is a pure function of (seed, i, k),
+        identical bit for bit on every backend, torch included. Crossing draws near a boundary
+        come from the keyed event streams with either.
 
     Returns
     -------
@@ -263,7 +274,7 @@ def solve(sde, x0, times, *, dt=None, method="euler_maruyama", n_paths=1, params
     """
     backend_name, device = resolve_backend(backend, device)
     problem = prepare(sde, x0, times, dt=dt, method=method, n_paths=n_paths, params=params,
-                      boundaries=boundaries, save=save, seed=seed, bridge=bridge)
+                      boundaries=boundaries, save=save, seed=seed, bridge=bridge, rng=rng)
     problem.options["backend"] = backend_name
     problem.options["device"] = device
     if scheduler is not None or progress:

@@ -22,6 +22,7 @@ import math
 import numba as nb
 import numpy as np
 
+from .. import philox
 from ..events import bridge_crossing_fraction, crossing_negligible
 from ..random import event_state, next_normal, next_uniform, seed_state
 from ..specialization import specialize
@@ -34,7 +35,7 @@ _DIM = _NOISE_DIM = 1  # state and noise dimensions, compile-time constants of e
 _BOUNDED = True  # False compiles the boundary checks away
 _WATCH_START, _WATCH_STOP = 0, 1  # components that boundaries apply to
 
-__all__ = ["build_path_integrator", "build_absorb", "buffer_shapes", "combination_key",
+__all__ = ["RNGS", "build_path_integrator", "build_absorb", "buffer_shapes", "combination_key",
            "absorb_key"]
 
 
@@ -280,15 +281,32 @@ def _vector_coefficient(fn, elementwise, dims, cache):
     return specialize(_elementwise, {"_scalar": fn, **dims}, cache=cache, inline="always")
 
 
-def combination_key(sde, scheme, boundaries):
-    """What determines a compiled kernel: the functions, shapes and scheme, never the values."""
-    return (id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
+def combination_key(sde, scheme, boundaries, rng="xoshiro"):
+    """What determines a compiled kernel: the functions, shapes, scheme and generator, never the
+    values."""
+    return (rng, id(sde.drift), id(sde.diffusion), id(sde.diffusion_dx), sde.dim, sde.noise,
             sde.noise_dim, sde.elementwise, scheme.name,
             None if boundaries is None else (id(boundaries.upper), id(boundaries.lower)))
 
 
-def build_path_integrator(sde, scheme, boundaries):
+RNGS = ("xoshiro", "philox")
+"""The generators of the main noise: per-path xoshiro256++ streams with ziggurat normals
+(:mod:`sdekit.sde.random`), or counter-based Philox4x32-10 with Box–Muller normals
+(:mod:`sdekit.sde.philox`)."""
+
+
+def _generator(rng):
+    """(seed_state, next_normal) of the main noise for generator ``rng``."""
+    if rng == "philox":
+        return philox.seed_state, philox.next_normal
+    return seed_state, next_normal
+
+
+def build_path_integrator(sde, scheme, boundaries, rng="xoshiro"):
     """Compile-ready (CPU, lazily compiled) per-path integrator for this combination.
+
+    ``rng`` (one of :data:`RNGS`) picks the main noise's generator; the rare crossing draws come
+    from the keyed event streams of :func:`sdekit.sde.random.event_state` with either.
 
     Returns the specialized ``_integrate_path``; :func:`sdekit.sde.backends.numba_cuda.to_cuda`
     retargets it to the GPU.
@@ -296,13 +314,15 @@ def build_path_integrator(sde, scheme, boundaries):
     cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
     absorption = build_absorb(sde, boundaries)
     noise = _NOISE_TEMPLATES[sde.noise]
+    first_state, draw = _generator(rng)
     dims = {"_DIM": sde.dim, "_NOISE_DIM": max(sde.noise_dim, 1)}
     bindings = {
         "_drift": _vector_coefficient(sde.drift, sde.elementwise, dims, cache),
         "_diffusion": _vector_coefficient(sde.diffusion, sde.elementwise, dims, cache),
         "_diffusion_dx": _vector_coefficient(sde.diffusion_dx, sde.elementwise, dims, cache),
         "_noise": specialize(noise, dims, cache=True, inline="always"),
-        "_draw_increments": specialize(_draw_increments, dims, cache=True, inline="always"),
+        "_draw_increments": specialize(_draw_increments, {**dims, "next_normal": draw},
+                                       cache=True, inline="always"),
         **dims,
     }
     step = specialize(scheme.step, bindings, cache=cache, inline="always")
@@ -312,6 +332,7 @@ def build_path_integrator(sde, scheme, boundaries):
             "_step": step,
             **absorption,
             "_BOUNDED": boundaries is not None,
+            "seed_state": first_state,
             **dims,
         },
         cache=cache,

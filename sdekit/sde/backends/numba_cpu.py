@@ -43,12 +43,13 @@ def _cpu_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded, 
 _compiled = {}
 
 
-def kernel_for(sde, scheme, boundaries):
-    """The compiled CPU kernel for (sde, scheme, boundaries), built once per process."""
-    key = combination_key(sde, scheme, boundaries)
+def kernel_for(sde, scheme, boundaries, rng="xoshiro"):
+    """The compiled CPU kernel for (sde, scheme, boundaries, generator), built once per
+    process."""
+    key = combination_key(sde, scheme, boundaries, rng)
     kernel = _compiled.get(key)
     if kernel is None:
-        integrator = build_path_integrator(sde, scheme, boundaries)
+        integrator = build_path_integrator(sde, scheme, boundaries, rng)
         inlined = specialize(integrator, {}, cache=False, inline="always")
         x_shape, g_shape, dw_shape = buffer_shapes(sde)
         cache = sde.cacheable and (boundaries is None or boundaries.cacheable)
@@ -67,7 +68,7 @@ def kernel_for(sde, scheme, boundaries):
 
 def run(problem):
     """Integrate all paths of a prepared problem (see :mod:`sdekit.sde.solve`) on the CPU."""
-    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries)
+    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries, problem.rng)
     states = np.empty((problem.n_paths, problem.save_at.size, problem.sde.dim))
     fpt = np.empty(problem.n_paths)
     hit = np.empty(problem.n_paths, dtype=np.int16)

@@ -105,15 +105,15 @@ def _cuda_kernel(x0, grid, sqrt_steps, save_at, p, q, seed, first_path, bounded,
         )
 
 
-def kernel_for(sde, scheme, boundaries):
-    """The CUDA kernel for (sde, scheme, boundaries), built once per process."""
-    key = combination_key(sde, scheme, boundaries)
+def kernel_for(sde, scheme, boundaries, rng="xoshiro"):
+    """The CUDA kernel for (sde, scheme, boundaries, generator), built once per process."""
+    key = combination_key(sde, scheme, boundaries, rng)
     entry = _kernels.get(key)
     if entry is None:
         cuda = _cuda()
         from numba import float64
 
-        integrator = to_cuda(build_path_integrator(sde, scheme, boundaries))
+        integrator = to_cuda(build_path_integrator(sde, scheme, boundaries, rng))
         x_shape, g_shape, dw_shape = buffer_shapes(sde)
         kernel = specialize(
             _cuda_kernel,
@@ -133,7 +133,7 @@ def run(problem):
             "backend='cuda' found no CUDA device; use backend='numba' (CPU) or set "
             "NUMBA_ENABLE_CUDASIM=1 to use the (slow) simulator"
         )
-    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries)
+    kernel = kernel_for(problem.sde, problem.scheme, problem.boundaries, problem.rng)
     n = problem.n_paths
     states = cuda.device_array((n, problem.save_at.size, problem.sde.dim))
     fpt = cuda.device_array(n)

@@ -11,6 +11,9 @@ device), consumed in the same order as the Numba kernels, so for the same seed t
 the Numba and CUDA backends' paths up to floating-point rounding. Boundary checks are the
 kernels' own test with the same draws: on the GPU a CUDA kernel applies it to the tensors in place
 (:func:`~sdekit.sde.backends.numba_cuda.absorb_rows`), elsewhere Numba on the CPU.
+
+With ``rng="philox"`` the noise is computed on the tensors themselves (:class:`TorchPhilox`), the
+Numba kernels' draws bit for bit, with no per-path state but a draw count.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ import math
 
 import numpy as np
 
-from ..random import Streams, event_state
+from ..philox import torch_normals
+from ..random import Streams, check_seed, event_state
 from ..specialization import specialize
 from ._kernels import absorb_key, build_absorb
 
-__all__ = ["run", "TorchStreams", "default_device"]
+__all__ = ["run", "TorchStreams", "TorchPhilox", "default_device"]
 
 
 def _torch():
@@ -149,7 +153,8 @@ def run(problem):
     x = torch.as_tensor(np.broadcast_to(problem.x0, (n, dim)).copy(), dtype=torch.float64,
                         device=device)
     alive = np.ones(n, dtype=np.bool_)
-    streams = TorchStreams(problem.seed, n, problem.first_path, device=device)
+    generator = TorchPhilox if problem.rng == "philox" else TorchStreams
+    streams = generator(problem.seed, n, problem.first_path, device=device)
     noise = _Noise(streams, n, scheme.draws_per_step(sde), grid_steps=problem.grid.size - 1,
                    blocks=problem.boundaries is None)
     states = np.empty((n, problem.save_at.size, dim))
@@ -289,6 +294,58 @@ class TorchStreams:
     def uniforms(self, n_draws=1, active=None):
         """The next ``n_draws`` uniforms on [0, 1) of each path (see :meth:`normals`)."""
         return self._tensor(self.streams.uniforms(n_draws, active=self._mask(active)))
+
+
+class TorchPhilox:
+    """Philox4x32-10 normals (:mod:`sdekit.sde.philox`) computed on torch tensors where they lie.
+
+    Draw k of path i is computed from (seed, i, k) by int64 tensor arithmetic masked to 32 bits,
+    the same numbers bit for bit as the Numba kernels' ``rng="philox"``; the only state is each
+    path's draw count.
+
+    Parameters
+    ----------
+    seed : int
+    n_paths : int
+    first_path : int, optional
+    device : str or torch.device
+    """
+
+    def __init__(self, seed, n_paths, first_path=0, device="cpu"):
+        torch = _torch()
+        self.torch = torch
+        self.device = torch.device(device)
+        self.seed = check_seed(seed)
+        n = int(n_paths)
+        self.paths = torch.arange(first_path, first_path + n, dtype=torch.int64,
+                                  device=self.device).unsqueeze(1)
+        self.count = torch.zeros(n, dtype=torch.int64, device=self.device)
+        self.on_gpu = False
+        if self.device.type == "cuda":  # for the GPU absorption kernel's event draws
+            try:
+                from .numba_cuda import available
+
+                self.on_gpu = available()
+            except ImportError:
+                pass
+
+    @property
+    def n_paths(self):
+        return self.count.shape[0]
+
+    def normals(self, n_draws=1, active=None):
+        """The next ``n_draws`` standard normals of each path, a float64 tensor of shape
+        (n_paths, n_draws); where ``active`` is False the draw is 0 and the count stays."""
+        torch = self.torch
+        offsets = torch.arange(int(n_draws), dtype=torch.int64, device=self.device)
+        z = torch_normals(self.seed, self.paths, self.count.unsqueeze(1) + offsets)
+        if active is None:
+            self.count += int(n_draws)
+            return z
+        mask = torch.as_tensor(active, device=self.device).reshape(-1).to(torch.bool)
+        self.count += int(n_draws) * mask.to(torch.int64)
+        return torch.where(mask.unsqueeze(1), z, torch.zeros((), dtype=z.dtype,
+                                                             device=self.device))
 
 
 class _Noise:
