@@ -647,3 +647,20 @@ def test_a_variability_at_zero_is_a_maximum_at_a_bound(name, seed):
     assert f"at a bound (a constrained maximum, no Wald interval): {name} = 0" in res.summary()
     lo, hi = res.conf_int(method="profile", cols=[name]).loc[name]
     assert lo == 0.0 and 0.0 < hi < 1.0
+
+
+def test_a_variability_at_the_edge_of_the_search_is_named():
+    from sdekit.ddm.search import box_edge_messages
+
+    rt, resp = sample_ddm(300, v=1.0, a=1.5, z=0.5, t0=0.3, st=0.2, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit(pd.DataFrame({"rt": rt, "response": resp}), model="full",
+                  free=["v", "a", "z", "t0", "st"], fixed={"sz": 0.0, "sv": 0.0},
+                  progress=False)
+    prob, theta = res._prob, res.params.to_numpy().copy()
+    assert box_edge_messages(prob, theta) == []
+    theta[list(res.params.index).index("st")] = 2.0  # the box's upper edge for st
+    (message,) = box_edge_messages(prob, theta)
+    assert message.startswith("st = 2 is the upper edge of the search")
+    assert "fixed={'st': ...}" in message

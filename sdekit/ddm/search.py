@@ -251,11 +251,29 @@ def _finish(prob, pl, r):
         reach = window_reach(prob, theta)
         if reach > WINDOW_NEAR_BOUND:
             messages.append(window_message(reach))
+        messages += box_edge_messages(prob, theta)
     cov = covariance(prob, theta, H, messages, held)
     if pl.method == "qmp":
         messages = [m for m in messages if not m.startswith("observed")]
     return UnitEstimate(prob, theta, cov, -nll, converged, messages, pl.method, [], 0.0,
                         max_gradient=gnorm, held=held)
+
+
+def box_edge_messages(prob, theta):
+    """Which parameters ended at an edge of the search box, a limit of the search rather than
+    of the model, and what that means."""
+    phi = prob.to_phi(theta)
+    out = []
+    for j, name in enumerate(prob.names):
+        if prob.kind[j] not in ("log_a", "log_var", "log_st"):
+            continue  # the others' box edges lie where their own range ends
+        if phi[j] >= prob.hi_phi[j] - 1e-6:
+            out.append(f"{name} = {theta[j]:.4g} is the upper edge of the search (a "
+                       f"parameter that large lies outside any behavioural range): the "
+                       f"likelihood still rises towards it, so the model describes these data "
+                       f"only with {name} beyond plausible values; fix {name} "
+                       f"(fixed={{'{name}': ...}}) or check the data's slowest RTs")
+    return out
 
 
 def constrained_maximum(prob, end, held):
