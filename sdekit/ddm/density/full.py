@@ -51,7 +51,7 @@ def _sz_integrand(x, args, ref, vals):
     return lf
 
 
-_sz_integral = make_adaptive(_sz_integrand, "sz_integral")
+_sz_integral = make_adaptive(_sz_integrand, 1, "sz_integral")
 
 
 @nb.njit(cache=True)
@@ -65,7 +65,7 @@ def _int_sz(t, response, v, a, z, sv, sz, tol, ws):
     if ref == _NEG_INF:
         return _NEG_INF
     res = ws[6]
-    ref = _sz_integral((t, response, v, a, z, sv, sz), 0.0, 1.0, ref, tol, _NEG_INF, 1, ws, res)
+    ref = _sz_integral((t, response, v, a, z, sv, sz), 0.0, 1.0, ref, tol, _NEG_INF, ws, res)
     if not res[0] > 0.0:
         return _NEG_INF
     return ref + math.log(res[0])
@@ -91,7 +91,7 @@ def _st_integrand(y, args, ref, vals):
     return lf
 
 
-_st_integral = make_adaptive(_st_integrand, "st_integral")
+_st_integral = make_adaptive(_st_integrand, 1, "st_integral")
 
 
 @nb.njit(cache=True)
@@ -115,7 +115,7 @@ def full_logpdf(rt, response, v, a, z, t0, sv, sz, st, tol):
     ows = quad_workspace(1)
     res = ows[6]
     ref = _st_integral((t, response, v, a, z, sv, sz, st, tol, iws), 0.0, ymax, ref, tol,
-                       _NEG_INF, 1, ows, res)
+                       _NEG_INF, ows, res)
     if not res[0] > 0.0:
         return _NEG_INF
     return ref + math.log(res[0])
@@ -276,7 +276,7 @@ def _time_integrand(s, args, ref, vals):
     return lf
 
 
-_time_integral = make_adaptive(_time_integrand, "time_integral")
+_time_integral = make_adaptive(_time_integrand, 1, "time_integral")
 # Absolute error allowed in each interval's share of the distribution function.
 _CDF_ABS_TOL = 1e-14
 
@@ -297,7 +297,7 @@ def full_cdf_sorted(rt_sorted, response, v, a, z, t0, sv, sz, st, tol, out):
         r = rt_sorted[i]
         if r > prev:
             # densities stay far below exp(700): the scale stays 0
-            ref = _time_integral(args, prev, r, 0.0, tol, log_floor, 1, qws, res)
+            ref = _time_integral(args, prev, r, 0.0, tol, log_floor, qws, res)
             acc += math.exp(ref) * res[0]
             prev = r
         out[i] = acc

@@ -65,7 +65,7 @@ def _sz_grad_integrand(x, args, ref, vals):
     return lf
 
 
-_sz_grad_integral = make_adaptive(_sz_grad_integrand, "sz_grad_integral")
+_sz_grad_integral = make_adaptive(_sz_grad_integrand, _NI, "sz_grad_integral")
 
 
 @nb.njit(cache=True)
@@ -87,8 +87,8 @@ def _inner_grad(t, response, v, a, z, sv, sz, tol, log_floor, out, ws):
     ref = max(logpdf_dec(t, response, v, a, z, sv),
               max(logpdf_dec(t, response, v, a, z - 0.5 * sz * 0.999, sv),
                   logpdf_dec(t, response, v, a, z + 0.5 * sz * 0.999, sv)))
-    return _sz_grad_integral((t, response, v, a, z, sv, sz), 0.0, 1.0, ref, tol, log_floor, _NI,
-                             ws, out)
+    return _sz_grad_integral((t, response, v, a, z, sv, sz), 0.0, 1.0, ref, tol, log_floor, ws,
+                             out)
 
 
 @nb.njit(cache=True)
@@ -109,7 +109,7 @@ def _st_grad_integrand(y, args, ref, vals):
     return lr + math.log(tmp[0]) if tmp[0] > 0.0 else _NEG_INF
 
 
-_st_grad_integral = make_adaptive(_st_grad_integrand, "st_grad_integral")
+_st_grad_integral = make_adaptive(_st_grad_integrand, _NO, "st_grad_integral")
 
 
 @nb.njit(cache=True)
@@ -160,7 +160,7 @@ def full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
               inner_logpdf(t - st * 0.5 * ymax, response, v, a, z, sv, sz, _SCALE_TOL, sws))
     vec = ows[6]
     ref = _st_grad_integral((t, response, v, a, z, sv, sz, st, tol, tmp, iws), 0.0, ymax, ref,
-                            tol, _NEG_INF, _NO, ows, vec)
+                            tol, _NEG_INF, ows, vec)
     f = vec[0]
     if not f > 0.0:
         # every decision time in the window is too short for any density (t0 within

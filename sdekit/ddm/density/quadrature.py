@@ -65,8 +65,10 @@ QUAD_TOL = 1e-7
 _MAX_OVER = 700.0
 # Rescaling attempts before the last result is kept.
 _ATTEMPTS = 4
-# The integrand of a compiled copy of the templates below, bound by make_adaptive.
+# The integrand of a compiled copy of the templates below and its number of components, bound by
+# make_adaptive (a compile-time constant lets the loops over components unroll).
 _integrand = None
+_M = 1
 
 
 @nb.njit(cache=True)
@@ -85,10 +87,10 @@ def gk15_node(i):
     return xi, _WGK[j], wg
 
 
-def _gk15_panel(args, lo, hi, ref, m, kv, gv, vals):
+def _gk15_panel(args, lo, hi, ref, kv, gv, vals):
     """One GK15 panel of the bound integrand on [lo, hi].
 
-    Kronrod sums of the ``m`` components go to ``kv``; ``gv`` and ``vals`` are scratch.
+    Kronrod sums of the components go to ``kv``; ``gv`` and ``vals`` are scratch.
 
     Returns
     -------
@@ -99,7 +101,7 @@ def _gk15_panel(args, lo, hi, ref, m, kv, gv, vals):
     """
     c = 0.5 * (lo + hi)
     hw = 0.5 * (hi - lo)
-    for k in range(m):
+    for k in range(_M):
         kv[k] = 0.0
         gv[k] = 0.0
     mx = _NEG_INF
@@ -107,11 +109,11 @@ def _gk15_panel(args, lo, hi, ref, m, kv, gv, vals):
         xi, wk, wg = gk15_node(i)
         lf = _integrand(c + hw * xi, args, ref, vals)
         mx = max(mx, lf)
-        for k in range(m):
+        for k in range(_M):
             kv[k] += wk * vals[k]
             gv[k] += wg * vals[k]
     err = abs(kv[0] - gv[0]) * hw
-    for k in range(m):
+    for k in range(_M):
         kv[k] *= hw
     return err, mx
 
@@ -126,8 +128,8 @@ def quad_workspace(m):
             np.empty((MAX_PANELS, m)), np.empty(m), np.empty(m), np.empty(m))
 
 
-def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, m, ws, out):
-    """Globally adaptive GK15 integral of the ``m``-component bound integrand over [lo, hi]
+def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, ws, out):
+    """Globally adaptive GK15 integral of the bound integrand over [lo, hi]
     (the template that `make_adaptive` compiles).
 
     The panel with the largest error estimate is halved until the summed estimate of component 0
@@ -145,12 +147,11 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, m, ws, out):
         exceeds it by more than 700.
     tol, log_floor : float
         Relative tolerance and log of the absolute one.
-    m : int
-        Number of components.
     ws : tuple
-        From ``quad_workspace(m)``.
+        From ``quad_workspace(m)``, ``m`` the number of components.
     out : ndarray
-        Receives the ``m`` integrals, scaled by ``exp(-ref)`` for the returned ``ref``; may be
+        Receives the integrals of the components, scaled by ``exp(-ref)`` for the returned
+        ``ref``; may be
         ``ws[6]``.
 
     Returns
@@ -162,7 +163,7 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, m, ws, out):
     n = 1
     for _attempt in range(_ATTEMPTS):
         afloor = math.exp(log_floor - ref) if log_floor > _NEG_INF else 0.0
-        e, mx = _gk15_panel(args, lo, hi, ref, m, ks[0], gv, vals)
+        e, mx = _gk15_panel(args, lo, hi, ref, ks[0], gv, vals)
         over = mx - ref
         los[0] = lo
         his[0] = hi
@@ -179,8 +180,8 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, m, ws, out):
             b = his[j]
             mid = 0.5 * (a + b)
             old = ks[j, 0]
-            e1, m1 = _gk15_panel(args, a, mid, ref, m, ks[j], gv, vals)
-            e2, m2 = _gk15_panel(args, mid, b, ref, m, ks[n], gv, vals)
+            e1, m1 = _gk15_panel(args, a, mid, ref, ks[j], gv, vals)
+            e2, m2 = _gk15_panel(args, mid, b, ref, ks[n], gv, vals)
             over = max(over, max(m1, m2) - ref)
             tot += ks[j, 0] + ks[n, 0] - old
             err += e1 + e2 - es[j]
@@ -194,7 +195,7 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, m, ws, out):
             break
         ref = ref + over
     # the running total only steers the splitting; the result is summed afresh from the panels
-    for k in range(m):
+    for k in range(_M):
         s = 0.0
         for i in range(n):
             s += ks[i, k]
@@ -213,7 +214,7 @@ def _instance(fn, name, **bind):
     return nb.njit(cache=True)(f)
 
 
-def make_adaptive(integrand, name):
+def make_adaptive(integrand, m, name):
     """The adaptive GK15 loop compiled for one integrand.
 
     The integrand is bound at compile time, not passed as an argument: a compiled function
@@ -225,16 +226,18 @@ def make_adaptive(integrand, name):
     ----------
     integrand : numba dispatcher
         ``integrand(x, args, ref, vals) -> log_peak`` (see the module notes).
+    m : int
+        Number of components the integrand writes.
     name : str
         Name of the compiled loop, unique in the package (it names the cache files).
 
     Returns
     -------
     numba dispatcher
-        ``loop(args, lo, hi, ref, tol, log_floor, m, ws, out) -> ref``, as `_adaptive_gk15`.
+        ``loop(args, lo, hi, ref, tol, log_floor, ws, out) -> ref``, as `_adaptive_gk15`.
     """
-    panel = _instance(_gk15_panel, name + "_panel", _integrand=integrand)
-    return _instance(_adaptive_gk15, name, _gk15_panel=panel)
+    panel = _instance(_gk15_panel, name + "_panel", _integrand=integrand, _M=m)
+    return _instance(_adaptive_gk15, name, _gk15_panel=panel, _M=m)
 
 
 @nb.njit(cache=True)
