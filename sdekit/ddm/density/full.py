@@ -43,12 +43,11 @@ _NEG_INF = -np.inf
 
 
 @nb.njit(cache=True)
-def _sz_integrand(x, args, ref, vals):
+def _sz_integrand(x, args, ref):
     """Density at relative start ``w = z + sz (x - 1/2)``, x uniform on [0, 1]."""
     t, response, v, a, z, sv, sz = args
     lf = logpdf_dec(t, response, v, a, z + sz * (x - 0.5), sv)
-    vals[0] = math.exp(lf - ref)
-    return lf
+    return lf, (math.exp(lf - ref),)
 
 
 _sz_integral = make_adaptive(_sz_integrand, 1, "sz_integral")
@@ -64,7 +63,7 @@ def _int_sz(t, response, v, a, z, sv, sz, tol, ws):
                   logpdf_dec(t, response, v, a, z + 0.5 * sz * 0.999, sv)))
     if ref == _NEG_INF:
         return _NEG_INF
-    res = ws[6]
+    res = ws[4]
     ref = _sz_integral((t, response, v, a, z, sv, sz), 0.0, 1.0, ref, tol, _NEG_INF, ws, res)
     if not res[0] > 0.0:
         return _NEG_INF
@@ -83,12 +82,11 @@ def inner_logpdf(t, response, v, a, z, sv, sz, tol, ws):
 
 
 @nb.njit(cache=True)
-def _st_integrand(y, args, ref, vals):
+def _st_integrand(y, args, ref):
     """Start-point-integrated density at decision time ``rt - t0 - st y``."""
     base, response, v, a, z, sv, sz, st, tol, iws = args
     lf = inner_logpdf(base - st * y, response, v, a, z, sv, sz, tol, iws)
-    vals[0] = math.exp(lf - ref)
-    return lf
+    return lf, (math.exp(lf - ref),)
 
 
 _st_integral = make_adaptive(_st_integrand, 1, "st_integral")
@@ -113,7 +111,7 @@ def full_logpdf(rt, response, v, a, z, t0, sv, sz, st, tol):
         if ref == _NEG_INF:
             return _NEG_INF
     ows = quad_workspace(1)
-    res = ows[6]
+    res = ows[4]
     ref = _st_integral((t, response, v, a, z, sv, sz, st, tol, iws), 0.0, ymax, ref, tol,
                        _NEG_INF, ows, res)
     if not res[0] > 0.0:
@@ -268,12 +266,11 @@ def full_logpdf_ws(rt, response, v, a, z, t0, sv, sz, st, tol, ws):
 
 
 @nb.njit(cache=True)
-def _time_integrand(s, args, ref, vals):
+def _time_integrand(s, args, ref):
     """Full-DDM density at response time s (tensor-product quadrature, workspace in args)."""
     response, v, a, z, t0, sv, sz, st, ws = args
     lf = full_logpdf_ws(s, response, v, a, z, t0, sv, sz, st, QUAD_TOL, ws)
-    vals[0] = math.exp(lf - ref)
-    return lf
+    return lf, (math.exp(lf - ref),)
 
 
 _time_integral = make_adaptive(_time_integrand, 1, "time_integral")
@@ -290,7 +287,7 @@ def full_cdf_sorted(rt_sorted, response, v, a, z, t0, sv, sz, st, tol, out):
     prev = t0
     ws = np.zeros(WS_SIZE)
     qws = quad_workspace(1)
-    res = qws[6]
+    res = qws[4]
     args = (response, v, a, z, t0, sv, sz, st, ws)
     log_floor = math.log(_CDF_ABS_TOL)
     for i in range(rt_sorted.shape[0]):

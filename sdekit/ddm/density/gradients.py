@@ -50,19 +50,12 @@ def grad_workspace():
 
 
 @nb.njit(cache=True)
-def _sz_grad_integrand(x, args, ref, vals):
+def _sz_grad_integrand(x, args, ref):
     """Inner vector at relative start ``w = z + sz (x - 1/2)``."""
     t, response, v, a, z, sv, sz = args
     lf, dv, da, dw, dt, dsv = logpdf_dec_grad(t, response, v, a, z + sz * (x - 0.5), sv)
     f = math.exp(lf - ref)
-    vals[0] = f
-    vals[1] = f * dv
-    vals[2] = f * da
-    vals[3] = f * dw
-    vals[4] = f * dw * (x - 0.5)
-    vals[5] = f * dt
-    vals[6] = f * dsv
-    return lf
+    return lf, (f, f * dv, f * da, f * dw, f * dw * (x - 0.5), f * dt, f * dsv)
 
 
 _sz_grad_integral = make_adaptive(_sz_grad_integrand, _NI, "sz_grad_integral")
@@ -92,21 +85,18 @@ def _inner_grad(t, response, v, a, z, sv, sz, tol, log_floor, out, ws):
 
 
 @nb.njit(cache=True)
-def _st_grad_integrand(y, args, ref, vals):
+def _st_grad_integrand(y, args, ref):
     """Outer vector at decision time ``rt - t0 - st y``: the inner integral and its y moment."""
     base, response, v, a, z, sv, sz, st, tol, tmp, iws = args
     t = base - st * y
     if not t > 0.0:
-        for m in range(_NO):
-            vals[m] = 0.0
-        return _NEG_INF
+        return _NEG_INF, (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     lr = _inner_grad(t, response, v, a, z, sv, sz, tol, ref + math.log(tol * _INNER_SHARE), tmp,
                      iws)
     sc = math.exp(lr - ref)
-    for m in range(_NI):
-        vals[m] = sc * tmp[m]
-    vals[7] = sc * tmp[5] * y
-    return lr + math.log(tmp[0]) if tmp[0] > 0.0 else _NEG_INF
+    peak = lr + math.log(tmp[0]) if tmp[0] > 0.0 else _NEG_INF
+    return peak, (sc * tmp[0], sc * tmp[1], sc * tmp[2], sc * tmp[3], sc * tmp[4], sc * tmp[5],
+                  sc * tmp[6], sc * tmp[5] * y)
 
 
 _st_grad_integral = make_adaptive(_st_grad_integrand, _NO, "st_grad_integral")
@@ -158,7 +148,7 @@ def full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
     ymax = min(1.0, t / st)
     ref = max(inner_logpdf(t, response, v, a, z, sv, sz, _SCALE_TOL, sws),
               inner_logpdf(t - st * 0.5 * ymax, response, v, a, z, sv, sz, _SCALE_TOL, sws))
-    vec = ows[6]
+    vec = ows[4]
     ref = _st_grad_integral((t, response, v, a, z, sv, sz, st, tol, tmp, iws), 0.0, ymax, ref,
                             tol, _NEG_INF, ows, vec)
     f = vec[0]

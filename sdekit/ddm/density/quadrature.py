@@ -1,9 +1,10 @@
 """Gauss-Kronrod (7/15) quadrature: the one rule, panel and adaptive loop every density integral
 uses.
 
-An integrand is a compiled function ``integrand(x, args, ref, vals) -> log_peak`` that writes ``m``
-components at the node ``x`` into ``vals[:m]``, each scaled by ``exp(-ref)``, and returns the log of
-its unscaled first component (``-inf`` where it vanishes). Component 0 is the quantity whose error
+An integrand is a compiled function ``integrand(x, args, ref) -> (log_peak, values)`` that returns
+its ``m`` components at the node ``x`` as a tuple ``values``, each scaled by ``exp(-ref)``, and the
+log of its unscaled first component (``-inf`` where it vanishes); a tuple, not an output array,
+keeps the components in registers. Component 0 is the quantity whose error
 the adaptive loop controls (a density); the others (gradient terms) are integrated with the same
 panels. ``args`` is a tuple of whatever the integrand needs (data, parameters, workspaces), so one
 loop, written once, serves the start-point, non-decision-time and response-time integrals of the
@@ -54,6 +55,13 @@ _WG = np.array([
     0.381830050505118944950369775488975, 0.417959183673469387755102040816327,
 ])
 
+# The 15 nodes left to right: abscissae, Kronrod weights, embedded Gauss weights (0 at the
+# Kronrod-only nodes); tables, so the panel loop reads them without branching.
+_NODE_X = np.concatenate([-_XGK[:7], _XGK[::-1]])
+_NODE_WK = np.concatenate([_WGK[:7], _WGK[::-1]])
+_NODE_WG = np.zeros(15)
+_NODE_WG[1:14:2] = np.concatenate([_WG[:3], _WG[3:], _WG[2::-1]])
+
 #: Most panels one adaptive integral may split into.
 MAX_PANELS = 64
 #: Relative tolerance of the adaptive quadratures (gradients, distribution function).
@@ -87,10 +95,10 @@ def gk15_node(i):
     return xi, _WGK[j], wg
 
 
-def _gk15_panel(args, lo, hi, ref, kv, gv, vals):
+def _gk15_panel(args, lo, hi, ref, kv):
     """One GK15 panel of the bound integrand on [lo, hi].
 
-    Kronrod sums of the components go to ``kv``; ``gv`` and ``vals`` are scratch.
+    Kronrod sums of the components go to ``kv``.
 
     Returns
     -------
@@ -101,21 +109,26 @@ def _gk15_panel(args, lo, hi, ref, kv, gv, vals):
     """
     c = 0.5 * (lo + hi)
     hw = 0.5 * (hi - lo)
-    for k in range(_M):
+    # component 0 (the one whose error is estimated) is summed in registers, the others in kv;
+    # only component 0 needs the Gauss sum
+    k0 = 0.0
+    g0 = 0.0
+    for k in range(1, _M):
         kv[k] = 0.0
-        gv[k] = 0.0
     mx = _NEG_INF
     for i in range(15):
-        xi, wk, wg = gk15_node(i)
-        lf = _integrand(c + hw * xi, args, ref, vals)
+        wk = _NODE_WK[i]
+        wg = _NODE_WG[i]
+        lf, vals = _integrand(c + hw * _NODE_X[i], args, ref)
         mx = max(mx, lf)
-        for k in range(_M):
+        k0 += wk * vals[0]
+        g0 += wg * vals[0]
+        for k in range(1, _M):
             kv[k] += wk * vals[k]
-            gv[k] += wg * vals[k]
-    err = abs(kv[0] - gv[0]) * hw
-    for k in range(_M):
+    kv[0] = k0 * hw
+    for k in range(1, _M):
         kv[k] *= hw
-    return err, mx
+    return abs(k0 - g0) * hw, mx
 
 
 @nb.njit(cache=True)
@@ -125,7 +138,7 @@ def quad_workspace(m):
     once per batch where integrals are many (an allocation costs about as much as a series
     evaluation)."""
     return (np.empty(MAX_PANELS), np.empty(MAX_PANELS), np.empty(MAX_PANELS),
-            np.empty((MAX_PANELS, m)), np.empty(m), np.empty(m), np.empty(m))
+            np.empty((MAX_PANELS, m)), np.empty(m))
 
 
 def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, ws, out):
@@ -152,18 +165,18 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, ws, out):
     out : ndarray
         Receives the integrals of the components, scaled by ``exp(-ref)`` for the returned
         ``ref``; may be
-        ``ws[6]``.
+        ``ws[4]``.
 
     Returns
     -------
     float
         The log scale ``ref`` of ``out``.
     """
-    los, his, es, ks, gv, vals = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
+    los, his, es, ks = ws[0], ws[1], ws[2], ws[3]
     n = 1
     for _attempt in range(_ATTEMPTS):
         afloor = math.exp(log_floor - ref) if log_floor > _NEG_INF else 0.0
-        e, mx = _gk15_panel(args, lo, hi, ref, ks[0], gv, vals)
+        e, mx = _gk15_panel(args, lo, hi, ref, ks[0])
         over = mx - ref
         los[0] = lo
         his[0] = hi
@@ -180,8 +193,8 @@ def _adaptive_gk15(args, lo, hi, ref, tol, log_floor, ws, out):
             b = his[j]
             mid = 0.5 * (a + b)
             old = ks[j, 0]
-            e1, m1 = _gk15_panel(args, a, mid, ref, ks[j], gv, vals)
-            e2, m2 = _gk15_panel(args, mid, b, ref, ks[n], gv, vals)
+            e1, m1 = _gk15_panel(args, a, mid, ref, ks[j])
+            e2, m2 = _gk15_panel(args, mid, b, ref, ks[n])
             over = max(over, max(m1, m2) - ref)
             tot += ks[j, 0] + ks[n, 0] - old
             err += e1 + e2 - es[j]
@@ -225,7 +238,7 @@ def make_adaptive(integrand, m, name):
     Parameters
     ----------
     integrand : numba dispatcher
-        ``integrand(x, args, ref, vals) -> log_peak`` (see the module notes).
+        ``integrand(x, args, ref) -> (log_peak, values)`` (see the module notes).
     m : int
         Number of components the integrand writes.
     name : str
