@@ -100,8 +100,8 @@ def main():
     x_signed = np.where(resp == 1, rt, -rt)
     out = np.empty(n)
 
-    ours_arr = _best(lambda: D._logpdf_simple_array(rt, resp, v, a, z, t0, out)) / n * 1e9
-    ours_sum = _best(lambda: D._loglik_simple(rt, resp, v, a, z, t0)) / n * 1e9
+    ours_arr = _best(lambda: D.logpdf_simple_array(rt, resp, v, a, z, t0, out)) / n * 1e9
+    ours_sum = _best(lambda: D.loglik_simple(rt, resp, v, a, z, t0)) / n * 1e9
     ours_lp = out.copy()
     print(f"sdekit: {numba.get_num_threads()} numba threads, n = {n}")
     print(f"  simple-DDM log-density array: {ours_arr:8.1f} ns/density")
@@ -156,7 +156,7 @@ def main():
     rtf, respf = sample_ddm(nf, v=v, a=a, z=z, t0=t0, sv=sv, sz=sz, st=st, seed=1)
     outf = np.empty(nf)
     pars = [np.array([p]) for p in (v, a, z, t0, sv, sz, st)]
-    ours_full = _best(lambda: D._logpdf_array(rtf, respf, *pars, outf), repeats=5) / nf * 1e9
+    ours_full = _best(lambda: D.logpdf_array(rtf, respf, *pars, outf), repeats=5) / nf * 1e9
     print(f"  full-DDM log-density (sv={sv}, sz={sz}, st={st}): {ours_full:8.1f} ns/density")
     if wfpt is not None:
         nh = min(nf, 2_000)

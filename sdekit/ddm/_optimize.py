@@ -9,27 +9,14 @@ about 10 us serially against milliseconds in parallel for 500 simple-DDM densiti
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
-import numpy as np
 
-from sdekit.ddm.density import (
-    _WS_SIZE,
-    _cdf_dec,
-    _full_grad_ws,
-    _full_logpdf_ws,
-    _grad_workspace,
-    _strides,
-)
+# The compiled kernels below embed the density kernels they call; their numba caches are keyed
+# on a digest of the density sources (sdekit.ddm.density._cache), so editing those recompiles
+# these too.
+from sdekit.ddm.density import cdf_dec, full_grad_ws, grad_workspace, strides
 
-__all__ = ["loglik_grad", "loglik_values", "cdf_simple"]
-
-# Numba keys each cached function on the contents of its own source file only: the compiled
-# kernels below embed the density kernels they call, so a change to those in density.py must
-# change this file too (bump the tag), or processes load the stale machine code.
-_DENSITY_KERNELS = ("gradient quadrature: a workspace per batch, inner tolerance on the outer "
-                    "scale; -inf where the density underflows")
+__all__ = ["loglik_grad", "cdf_simple"]
 
 #: Quadrature tolerance of the full-DDM gradients during fitting (relative, per trial). The
 #: optimiser needs far less than the density module's default of 1e-9; 1e-7 matches the
@@ -45,11 +32,11 @@ def _grad_rows(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     """out[i] = (log f, d/dv, d/da, d/dz, d/dt0, d/dsv, d/dsz, d/dst); parameters of length 1 or
     n."""
     n = rt.shape[0]
-    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
-    ws = _grad_workspace()
+    nv, na, nz, nt, nsv, nsz, nst = strides(v, a, z, t0, sv, sz, st)
+    ws = grad_workspace()
     for i in range(n):
-        _full_grad_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz], t0[i * nt],
-                      sv[i * nsv], sz[i * nsz], st[i * nst], tol, out[i], ws)
+        full_grad_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz], t0[i * nt],
+                     sv[i * nsv], sz[i * nsz], st[i * nst], tol, out[i], ws)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -68,16 +55,6 @@ def _grad_rows_par(rt, response, v, a, z, t0, sv, sz, st, tol, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _logpdf_rows(rt, response, v, a, z, t0, sv, sz, st, tol, out):
-    n = rt.shape[0]
-    nv, na, nz, nt, nsv, nsz, nst = _strides(v, a, z, t0, sv, sz, st)
-    ws = np.zeros(_WS_SIZE)
-    for i in range(n):
-        out[i] = _full_logpdf_ws(rt[i], response[i], v[i * nv], a[i * na], z[i * nz],
-                                 t0[i * nt], sv[i * nsv], sz[i * nsz], st[i * nst], tol, ws)
-
-
-@nb.njit(cache=True, nogil=True)
 def _cdf_rows(rt, response, v, a, z, t0, out):
     n = rt.shape[0]
     nv = 1 if v.shape[0] > 1 else 0
@@ -85,7 +62,7 @@ def _cdf_rows(rt, response, v, a, z, t0, out):
     nz = 1 if z.shape[0] > 1 else 0
     nt = 1 if t0.shape[0] > 1 else 0
     for i in range(n):
-        f, _s = _cdf_dec(rt[i] - t0[i * nt], response[i], v[i * nv], a[i * na], z[i * nz])
+        f, _s = cdf_dec(rt[i] - t0[i * nt], response[i], v[i * nv], a[i * na], z[i * nz])
         out[i] = f
 
 
@@ -101,25 +78,8 @@ def loglik_grad(rt, response, pars, out, parallel=False, tol=FIT_TOL):
     return out
 
 
-def loglik_values(rt, response, pars, out):
-    """Per-trial log-densities into ``out`` (n,)."""
-    _logpdf_rows(rt, response, *pars, FIT_TOL, out)
-    return out
-
-
 def cdf_simple(rt, response, pars, out):
     """Defective simple-DDM CDF at each trial (v, a, z, t0 arrays of length 1 or n)."""
     _cdf_rows(rt, response, *pars[:4], out)
     return out
 
-
-def logistic(x):
-    """1 / (1 + exp(-x)), without overflow."""
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def logit(p):
-    return math.log(p) - math.log1p(-p)

@@ -84,11 +84,12 @@ class DDM:
 
     def logpdf(self, rt, response):
         """Log joint density of ``(rt, response)``; finite wherever ``rt > t0``."""
-        return _d.logpdf(rt, response, **self._p)
+        # the parameters were checked when the model was frozen: only the data are
+        return _d.logpdf_validated(rt, response, self._p)
 
     def pdf(self, rt, response):
         """Joint density of ``(rt, response)`` (per second)."""
-        return _d.pdf(rt, response, **self._p)
+        return np.exp(_d.logpdf_validated(rt, response, self._p))
 
     def cdf(self, rt, response):
         """``P(RT <= rt, response)``, tending to ``P(response)``."""
@@ -119,13 +120,13 @@ class DDM:
 
         p = self._p
         v, a, z, sv, sz = p["v"], p["a"], p["z"], p["sv"], p["sz"]
-        vv = v + sv * _d._GH_X[:, None] if sv > 0 else np.array([[v]])
-        ww = z + sz * (_d._GL_X[None, :] - 0.5) if sz > 0 else np.array([[z]])
-        wv = _d._GH_W[:, None] if sv > 0 else np.ones((1, 1))
-        wz = _d._GL_W[None, :] if sz > 0 else np.ones((1, 1))
+        vv = v + sv * _d.GH_X[:, None] if sv > 0 else np.array([[v]])
+        ww = z + sz * (_d.GL_X[None, :] - 0.5) if sz > 0 else np.array([[z]])
+        wv = _d.GH_W[:, None] if sv > 0 else np.ones((1, 1))
+        wz = _d.GL_W[None, :] if sz > 0 else np.ones((1, 1))
         vv, ww = np.broadcast_arrays(vv, ww)
-        pu = _d._prob_upper_np(vv, a, ww)
-        pl = _d._prob_upper_np(-vv, a, 1.0 - ww)  # not 1 - pu: keeps tiny probabilities
+        pu = _d.prob_upper_np(vv, a, ww)
+        pl = _d.prob_upper_np(-vv, a, 1.0 - ww)  # not 1 - pu: keeps tiny probabilities
         mu = np.vectorize(lambda x, y: _mean_dec(1, x, a, y))(vv, ww)
         ml = np.vectorize(lambda x, y: _mean_dec(0, x, a, y))(vv, ww)
         wts = wv * wz

@@ -22,7 +22,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sdekit.ddm.density import _cdf_dec, _logpdf_dec, _lower_cdf_p, _prob_boundary
+from sdekit.ddm.density import cdf_dec, logpdf_dec, lower_cdf_p, prob_boundary
 from sdekit.sde.random import next_normal, next_uniform, seed_state
 
 __all__ = ["sample_ddm"]
@@ -72,7 +72,7 @@ def _quantile_from(x, u, response, v, a, w, p):
     target = (1.0 - u) if upper_half else u
     for _it in range(200):
         t = math.exp(x)
-        f, s = _cdf_dec(t, response, v, a, w)
+        f, s = cdf_dec(t, response, v, a, w)
         if upper_half:
             r = target - s / p  # increasing in t
         else:
@@ -83,7 +83,7 @@ def _quantile_from(x, u, response, v, a, w, p):
             lo = x
         else:
             return t
-        d = math.exp(_logpdf_dec(t, response, v, a, w, 0.0) + x) / p
+        d = math.exp(logpdf_dec(t, response, v, a, w, 0.0) + x) / p
         if d > 0.0:
             xn = x - r / d
         else:
@@ -116,11 +116,11 @@ def _draw_trial(state, v, a, z, t0, sv, sz, st):
     vi = v + sv * n_v
     wi = z + sz * (u_z - 0.5)
     ti = t0 + st * u_t
-    p_up = _prob_boundary(1, vi, a, wi)
+    p_up = prob_boundary(1, vi, a, wi)
     resp = 1 if u_resp < p_up else 0
     p = p_up if resp == 1 else 1.0 - p_up
     if resp == 0:
-        p = _prob_boundary(0, vi, a, wi)  # accurate even when p_up is close to 1
+        p = prob_boundary(0, vi, a, wi)  # accurate even when p_up is close to 1
     # u_time in [0, 1): map to (0, 1) so the quantile is finite
     uu = u_time + 0.5 * 2.0**-53
     return state, ti + _quantile_dec(uu, resp, vi, a, wi, p), resp
@@ -167,7 +167,7 @@ def _build_table(response, v, a, w, p, xs, dxs):
                 h = 2.0 * _TAB_S / (_TAB_N - 1)
                 t = _quantile_from(xs[j - 1] + h * dxs[j - 1], u, response, v, a, w, p)
             xs[j] = math.log(t)
-            dens = math.exp(_logpdf_dec(t, response, v, a, w, 0.0)) * t / p
+            dens = math.exp(logpdf_dec(t, response, v, a, w, 0.0)) * t / p
             dxs[j] = u * one_minus_u / dens if dens > 0.0 else 0.0
 
 
@@ -187,9 +187,9 @@ def _check_table(response, v, a, w, p, xs, dxs, ok):
             u = 1.0 / (1.0 + e)
         x = _hermite(xs, dxs, h, j, 0.5)
         t = math.exp(x)
-        f, sf = _cdf_dec(t, response, v, a, w)
+        f, sf = cdf_dec(t, response, v, a, w)
         res = (1.0 - u) - sf / p if u > 0.5 else f / p - u
-        slope = math.exp(_logpdf_dec(t, response, v, a, w, 0.0) + x) / p  # dF/dx
+        slope = math.exp(logpdf_dec(t, response, v, a, w, 0.0) + x) / p  # dF/dx
         ok[j] = 1 if slope > 0.0 and abs(res) <= _TAB_TOL * slope else 0
 
 
@@ -223,7 +223,7 @@ def _quantile_from_table(u, response, v, a, w, p, xs, dxs, ok):
     # (~1e-7 relative) only scales the already tiny step
     deriv = u * (1.0 - u) / dx if dx > 0.0 else 0.0
     for _it in range(2):
-        f, sv_ = _lower_cdf_p(math.exp(x), vf, a, wf, p)
+        f, sv_ = lower_cdf_p(math.exp(x), vf, a, wf, p)
         if u > 0.5:
             res = (1.0 - u) - sv_ / p
         else:
@@ -298,8 +298,8 @@ def sample_ddm(n, v, a, z=0.5, t0=0.0, sv=0.0, sz=0.0, st=0.0, seed=None):
     v, a, z, t0, sv, sz, st = (float(p[k]) for k in ("v", "a", "z", "t0", "sv", "sz", "st"))
     if sv == 0.0 and sz == 0.0 and st == 0.0 and n >= 20_000:
         # shared parameters: a checked quantile table gives most draws directly
-        p_up = float(_prob_boundary(1, v, a, z))
-        p_lo = float(_prob_boundary(0, v, a, z))
+        p_up = float(prob_boundary(1, v, a, z))
+        p_lo = float(prob_boundary(0, v, a, z))
         tabs = []
         for r, pr in ((1, p_up), (0, p_lo)):
             xs = np.zeros(_TAB_N)
