@@ -69,7 +69,12 @@ from sdekit.ddm.density.arrays import (
     strides,
 )
 from sdekit.ddm.density.full import WS_SIZE, full_logpdf, full_logpdf_ws
-from sdekit.ddm.density.gradients import full_grad, full_grad_ws, grad_workspace
+from sdekit.ddm.density.gradients import (
+    full_grad,
+    full_grad_ws,
+    grad_workspace,
+    series_grad_row,
+)
 from sdekit.ddm.density.quadrature import DEFAULT_TOL, QUAD_TOL
 from sdekit.ddm.density.series import cdf_dec, logpdf_dec, lower_cdf_p, prob_boundary
 
@@ -100,6 +105,7 @@ __all__ = [
     "WS_SIZE",
     "full_grad",
     "full_grad_ws",
+    "series_grad_row",
     "grad_workspace",
     "DEFAULT_TOL",
     "QUAD_TOL",

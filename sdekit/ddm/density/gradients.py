@@ -19,7 +19,7 @@ from sdekit.ddm.density.full import inner_logpdf
 from sdekit.ddm.density.quadrature import make_adaptive, quad_workspace
 from sdekit.ddm.density.series import logpdf_dec, logpdf_dec_grad
 
-__all__ = ["grad_workspace", "full_grad", "full_grad_ws"]
+__all__ = ["grad_workspace", "full_grad", "full_grad_ws", "series_grad_row"]
 
 _NEG_INF = -np.inf
 _NI = 7
@@ -108,6 +108,22 @@ def full_grad(rt, response, v, a, z, t0, sv, sz, st, tol, out):
     full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, grad_workspace())
 
 
+@nb.njit(cache=True, inline="always")
+def series_grad_row(t, response, v, a, z, sv, out):
+    """The gradient row of a trial without sz and st (decision time ``t`` > 0): the series
+    derivatives themselves, in the order of :func:`full_grad` (d/dsz is 0, d/dst half of
+    d/dt0)."""
+    lf, dv, da, dw, dt, dsv = logpdf_dec_grad(t, response, v, a, z, sv)
+    out[0] = lf
+    out[1] = dv
+    out[2] = da
+    out[3] = dw
+    out[4] = -dt
+    out[5] = dsv
+    out[6] = 0.0
+    out[7] = -0.5 * dt
+
+
 @nb.njit(cache=True)
 def full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
     """As :func:`full_grad`, with the scratch arrays ``ws`` of :func:`grad_workspace`."""
@@ -119,15 +135,7 @@ def full_grad_ws(rt, response, v, a, z, t0, sv, sz, st, tol, out, ws):
         return
     if sz == 0.0 and st == 0.0:
         # no quadrature, no workspace: the series derivatives themselves
-        lf, dv, da, dw, dt, dsv = logpdf_dec_grad(t, response, v, a, z, sv)
-        out[0] = lf
-        out[1] = dv
-        out[2] = da
-        out[3] = dw
-        out[4] = -dt
-        out[5] = dsv
-        out[6] = 0.0
-        out[7] = -0.5 * dt
+        series_grad_row(t, response, v, a, z, sv, out)
         return
     iws, ows, tmp, sws = ws
     if st == 0.0:
