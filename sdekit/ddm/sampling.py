@@ -313,3 +313,41 @@ def sample_ddm(n, v, a, z=0.5, t0=0.0, sv=0.0, sz=0.0, st=0.0, seed=None):
         return rt, resp
     _sample_array(s, np.int64(0), v, a, z, t0, sv, sz, st, rt, resp)
     return rt, resp
+
+
+@nb.njit(cache=True, parallel=True)
+def _sample_rows(seed, v, a, z, t0, sv, sz, st, rt_out, resp_out):
+    for i in nb.prange(rt_out.shape[0]):
+        state = seed_state(seed, i)
+        state, r, c = _draw_trial(state, v[i], a[i], z[i], t0[i], sv[i], sz[i], st[i])
+        rt_out[i] = r
+        resp_out[i] = c
+
+
+def sample_trials(v, a, z, t0, sv, sz, st, seed):
+    """One exact DDM trial per row of parameters (posterior predictives, designs with covariates).
+
+    Parameters
+    ----------
+    v, a, z, t0, sv, sz, st : array_like, shape (n,) or broadcastable to it
+        Each trial's parameters, checked as by :func:`sample_ddm`.
+    seed : int
+        Trial ``i`` depends on ``(seed, i)`` only (the draws of :func:`sample_ddm` with scalar
+        parameters and the same seed).
+
+    Returns
+    -------
+    rt : ndarray of float64, shape (n,)
+    response : ndarray of int64, shape (n,)
+    """
+    from sdekit.ddm._params import validate_params
+    from sdekit.sde.random import check_seed
+
+    p = validate_params(v=v, a=a, z=z, t0=t0, sv=sv, sz=sz, st=st)
+    cols = [np.ascontiguousarray(np.atleast_1d(p[k]), dtype=np.float64).reshape(-1)
+            for k in ("v", "a", "z", "t0", "sv", "sz", "st")]
+    n = cols[0].shape[0]
+    rt = np.empty(n)
+    resp = np.empty(n, dtype=np.int64)
+    _sample_rows(np.uint64(check_seed(seed)), *cols, rt, resp)
+    return rt, resp
