@@ -462,6 +462,10 @@ def build_parser():
 
     _add_fit_command(commands)
 
+    from .cli_posterior import add_posterior_command
+
+    add_posterior_command(commands)
+
     from .score.cli import add_cli as add_sample_command
 
     add_sample_command(commands)
